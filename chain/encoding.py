@@ -1,0 +1,111 @@
+"""Canonical msgpack encoding (DESIGN.md §2).
+
+Invariants:
+
+1. Allowed values are ``None``, ``bool``, ``int`` within signed 64 bits,
+   ``bytes``, ``str``, ``list`` (tuples encode as lists) and ``dict`` with
+   ``str`` keys. Nothing else: no floats, no extension types.
+2. Maps are written in sorted key order (by the UTF-8 bytes of the key), so
+   every value has exactly one byte form.
+3. Decoding accepts exactly those bytes: it decodes strictly, re-encodes and
+   compares. Any difference (unsorted keys, a non-minimal integer, trailing
+   bytes) is refused, so ``encode(decode(b)) == b`` for every accepted ``b``.
+4. Sizes are checked before any decoding work is done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from chain.errors import EncodingError
+
+MAX_ENCODED = 4 * 1024 * 1024
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+MAX_DEPTH = 32
+
+Value = Any  # None | bool | int | bytes | str | list[Value] | dict[str, Value]
+
+
+def _canonical(value: Value, depth: int) -> Value:
+    """Return ``value`` with maps rebuilt in sorted order; refuse what's not allowed."""
+    if depth > MAX_DEPTH:
+        raise EncodingError("nesting too deep", code="encoding.too_deep")
+    if value is None or isinstance(value, (bool, bytes, str)):
+        return value
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise EncodingError(
+                f"integer out of range: {value}", code="encoding.int_range"
+            )
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise EncodingError(
+                    f"map key must be str, not {type(key).__name__}",
+                    code="encoding.map_key",
+                )
+        return {
+            key: _canonical(value[key], depth + 1)
+            for key in sorted(value, key=lambda k: k.encode("utf-8"))
+        }
+    if isinstance(value, float):
+        raise EncodingError("floats are not allowed", code="encoding.float")
+    raise EncodingError(
+        f"type not allowed: {type(value).__name__}", code="encoding.type"
+    )
+
+
+def encode(value: Value) -> bytes:
+    """The canonical bytes of ``value``; raises EncodingError if not encodable."""
+    packed: bytes = msgpack.packb(
+        _canonical(value, 0), use_bin_type=True, strict_types=False
+    )
+    if len(packed) > MAX_ENCODED:
+        raise EncodingError(
+            f"encoding is {len(packed)} bytes", code="encoding.too_large"
+        )
+    return packed
+
+
+def _refuse_ext(code: int, data: bytes) -> Value:
+    raise EncodingError("extension types are not allowed", code="encoding.ext")
+
+
+def decode(data: bytes, *, max_size: int = MAX_ENCODED) -> Value:
+    """Decode canonical bytes; anything non-canonical raises EncodingError."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise EncodingError("input must be bytes", code="encoding.type")
+    if len(data) > max_size:
+        raise EncodingError(
+            f"input is {len(data)} bytes, limit {max_size}", code="encoding.too_large"
+        )
+    data = bytes(data)
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            use_list=True,
+            ext_hook=_refuse_ext,
+            max_buffer_size=max_size,
+        )
+    except EncodingError:
+        raise
+    except msgpack.ExtraData as exc:
+        raise EncodingError("trailing bytes", code="encoding.trailing") from exc
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        # Covers truncated input, invalid UTF-8, non-str map keys, bad formats.
+        raise EncodingError(
+            f"malformed msgpack: {exc}", code="encoding.malformed"
+        ) from exc
+    except RecursionError as exc:
+        raise EncodingError("nesting too deep", code="encoding.too_deep") from exc
+    if encode(value) != data:
+        raise EncodingError("not in canonical form", code="encoding.non_canonical")
+    return value

@@ -1,0 +1,145 @@
+"""ed25519 keys, domain-separated signatures and key files.
+
+Every signature covers ``tag || chain_id || 0x00 || body`` (DESIGN.md §2), so
+a signature made for one chain or one kind of message verifies nowhere else.
+Key files hold the 32-byte seed in hex; they are written with mode 0600 and
+refused when group or others may read them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.exceptions
+import nacl.signing
+
+from chain.errors import KeyFileError, SignatureError
+
+TAG_TX = b"egov/tx/v1"
+TAG_VOTE = b"egov/vote/v1"
+TAG_PROPOSAL = b"egov/proposal/v1"
+TAG_HANDSHAKE = b"egov/handshake/v1"
+
+PUBLIC_KEY_SIZE = 32
+SIGNATURE_SIZE = 64
+SEED_SIZE = 32
+
+
+def signing_bytes(tag: bytes, chain_id: str, body: bytes) -> bytes:
+    """The exact bytes a signature covers."""
+    return tag + chain_id.encode("utf-8") + b"\x00" + body
+
+
+@dataclass(frozen=True)
+class PrivateKey:
+    """An ed25519 signing key; ``public`` is its 32-byte verify key."""
+
+    seed: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.seed) != SEED_SIZE:
+            raise KeyFileError(f"seed must be {SEED_SIZE} bytes", code="key.seed")
+
+    @classmethod
+    def generate(cls) -> PrivateKey:
+        return cls(bytes(nacl.signing.SigningKey.generate()))
+
+    @property
+    def _signer(self) -> nacl.signing.SigningKey:
+        return nacl.signing.SigningKey(self.seed)
+
+    @property
+    def public(self) -> bytes:
+        return bytes(self._signer.verify_key)
+
+    def sign(self, tag: bytes, chain_id: str, body: bytes) -> bytes:
+        signed = self._signer.sign(signing_bytes(tag, chain_id, body))
+        return bytes(signed.signature)
+
+    def __repr__(self) -> str:  # never print the seed by accident
+        return f"PrivateKey(public={self.public.hex()})"
+
+
+def verify(
+    public: bytes, tag: bytes, chain_id: str, body: bytes, signature: bytes
+) -> None:
+    """Raise SignatureError unless ``signature`` by ``public`` covers the body."""
+    if len(public) != PUBLIC_KEY_SIZE:
+        raise SignatureError("public key must be 32 bytes", code="sig.bad_key")
+    if len(signature) != SIGNATURE_SIZE:
+        raise SignatureError("signature must be 64 bytes", code="sig.malformed")
+    try:
+        nacl.signing.VerifyKey(public).verify(
+            signing_bytes(tag, chain_id, body), signature
+        )
+    except nacl.exceptions.BadSignatureError as exc:
+        raise SignatureError("signature does not verify", code="sig.invalid") from exc
+    except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
+        raise SignatureError(
+            f"bad key or signature: {exc}", code="sig.bad_key"
+        ) from exc
+
+
+def is_valid_signature(
+    public: bytes, tag: bytes, chain_id: str, body: bytes, signature: bytes
+) -> bool:
+    try:
+        verify(public, tag, chain_id, body, signature)
+    except SignatureError:
+        return False
+    return True
+
+
+def save_key(path: Path | str, key: PrivateKey, *, overwrite: bool = False) -> None:
+    """Write the seed as hex to ``path`` with mode 0600 (created, never widened)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError as exc:
+        raise KeyFileError(f"{path} exists", code="key.exists") from exc
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(key.seed.hex() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load_key(path: Path | str) -> PrivateKey:
+    """Read a key file; refuse it if group or others may read or write it."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"{path} does not exist", code="key.missing") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"{path} is accessible by others (mode {stat.S_IMODE(mode):o});"
+            " run: chmod 600 " + str(path),
+            code="key.permissions",
+        )
+    text = path.read_text().strip()
+    try:
+        seed = bytes.fromhex(text)
+    except ValueError as exc:
+        raise KeyFileError(f"{path} is not a hex seed", code="key.malformed") from exc
+    if len(seed) != SEED_SIZE:
+        raise KeyFileError(f"{path} does not hold a 32-byte seed", code="key.malformed")
+    return PrivateKey(seed)
+
+
+def dev_key(name: str) -> PrivateKey:
+    """INSECURE development key derived from a public seed string.
+
+    For the development chain only: anyone can recompute these keys.
+    The seed is SHA-256(b"egov-insecure-dev-seed/" + name).
+    """
+    import hashlib
+
+    return PrivateKey(
+        hashlib.sha256(b"egov-insecure-dev-seed/" + name.encode()).digest()
+    )
