@@ -56,6 +56,9 @@ def _canonical(value: Value, depth: int) -> Value:
         }
     if isinstance(value, float):
         raise EncodingError("floats are not allowed", code="encoding.float")
+    if isinstance(value, msgpack.Timestamp):
+        # msgpack decodes ext type -1 itself, without calling the ext hook.
+        raise EncodingError("extension types are not allowed", code="encoding.ext")
     raise EncodingError(
         f"type not allowed: {type(value).__name__}", code="encoding.type"
     )
@@ -63,9 +66,12 @@ def _canonical(value: Value, depth: int) -> Value:
 
 def encode(value: Value) -> bytes:
     """The canonical bytes of ``value``; raises EncodingError if not encodable."""
-    packed: bytes = msgpack.packb(
-        _canonical(value, 0), use_bin_type=True, strict_types=False
-    )
+    try:
+        packed: bytes = msgpack.packb(
+            _canonical(value, 0), use_bin_type=True, strict_types=False
+        )
+    except UnicodeEncodeError as exc:  # a str holding lone surrogates
+        raise EncodingError("string is not valid UTF-8", code="encoding.utf8") from exc
     if len(packed) > MAX_ENCODED:
         raise EncodingError(
             f"encoding is {len(packed)} bytes", code="encoding.too_large"
@@ -93,7 +99,6 @@ def decode(data: bytes, *, max_size: int = MAX_ENCODED) -> Value:
             strict_map_key=True,
             use_list=True,
             ext_hook=_refuse_ext,
-            max_buffer_size=max_size,
         )
     except EncodingError:
         raise
