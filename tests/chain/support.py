@@ -103,8 +103,10 @@ ints = st.integers(INT_MIN, INT_MAX)
 scalars = st.none() | st.booleans() | ints | st.binary(max_size=40) | st.text()
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 
