@@ -122,7 +122,10 @@ def load_key(path: Path | str) -> PrivateKey:
             " run: chmod 600 " + str(path),
             code="key.permissions",
         )
-    text = path.read_text().strip()
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"{path} is not a hex seed", code="key.malformed") from exc
     try:
         seed = bytes.fromhex(text)
     except ValueError as exc:
