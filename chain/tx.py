@@ -24,7 +24,7 @@ from chain.keys import TAG_TX, PrivateKey, verify
 
 MAX_TX_BYTES = 64 * 1024
 MAX_CHAIN_ID = 64
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")  # \Z: "$" allows a final "\n"
 MAX_EVENTS = 64
 MAX_MESSAGE = 512
 
