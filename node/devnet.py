@@ -1,0 +1,89 @@
+"""The development chain: INSECURE keys from public seeds, for local use only.
+
+Every key here is ``chain.keys.dev_key(name)``, i.e. derived from the
+public string ``egov-insecure-dev-seed/<name>``. Anyone can recompute them,
+so a chain built from this genesis protects nothing. ``genesis.json`` at the
+repository root is ``dev_genesis(4)``; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chain.keys import PrivateKey, dev_key
+
+DEV_CHAIN_ID = "egov-dev"
+DEV_GENESIS_TIME = "2026-01-01T00:00:00Z"
+
+# (seed name, display name, roles)
+DEV_AUTHORITIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "authority/identity",
+        "Ministry of Digital Transformation",
+        ("identity_authority",),
+    ),
+    ("authority/land", "State Land Cadastre Service", ("registrar:land",)),
+    ("authority/vehicles", "Main Service Centre (vehicles)", ("registrar:vehicles",)),
+    ("authority/auctions", "State Property Fund", ("auctioneer",)),
+    ("authority/elections", "Central Election Commission", ("election_official",)),
+    (
+        "authority/president",
+        "Office of the President",
+        ("petition_addressee:president",),
+    ),
+    ("authority/parliament", "Verkhovna Rada", ("petition_addressee:parliament",)),
+    ("authority/kyiv", "Kyiv City Council", ("petition_addressee:kyiv_council",)),
+)
+
+DEV_MODULE_CONFIG: dict[str, Any] = {}
+
+
+def validator_key(i: int) -> PrivateKey:
+    return dev_key(f"validator/{i}")
+
+
+def node_key(i: int) -> PrivateKey:
+    return dev_key(f"node/{i}")
+
+
+def authority_key(seed_name: str) -> PrivateKey:
+    return dev_key(seed_name)
+
+
+def dev_genesis(
+    validators: int = 4,
+    *,
+    chain_id: str = DEV_CHAIN_ID,
+    modules: tuple[str, ...] = ("identity", "registry", "auction", "vote", "petition"),
+    module_config: dict[str, Any] | None = None,
+    consensus: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    config = DEV_MODULE_CONFIG if module_config is None else module_config
+    return {
+        "comment": (
+            "INSECURE development chain: every key derives from a public seed "
+            "(see node/devnet.py). Never use it outside a local test network."
+        ),
+        "chain_id": chain_id,
+        "genesis_time": DEV_GENESIS_TIME,
+        "validators": [
+            {
+                "name": f"validator-{i}",
+                "power": 10,
+                "key": validator_key(i).public.hex(),
+                "node_key": node_key(i).public.hex(),
+            }
+            for i in range(1, validators + 1)
+        ],
+        "consensus": consensus or {},
+        "modules": list(modules),
+        "module_config": {k: v for k, v in config.items() if k in modules},
+        "authorities": [
+            {
+                "name": name,
+                "key": authority_key(seed).public.hex(),
+                "roles": list(roles),
+            }
+            for seed, name, roles in DEV_AUTHORITIES
+        ],
+    }

@@ -1,0 +1,71 @@
+"""Helpers for node tests: a dev genesis, an application on a fresh store,
+commits signed by the dev validators, and blocks driven without consensus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chain.block import Block
+from chain.genesis import Genesis
+from chain.keys import PrivateKey
+from chain.tx import SignedTx, TxBody
+from chain.votes import Commit, Vote, VoteType
+from node.application import Application
+from node.devnet import dev_genesis, validator_key
+from storage.store import Store
+
+
+def genesis(validators: int = 4, **kw: Any) -> Genesis:
+    kw.setdefault("modules", ("identity",))
+    return Genesis.from_json(dev_genesis(validators, **kw))
+
+
+def open_app(path: Path, gen: Genesis) -> Application:
+    app = Application(Store.open(str(path)), gen)
+    app.init_chain()
+    return app
+
+
+def sign_commit(
+    block: Block, gen: Genesis, n: int | None = None, round_: int = 0
+) -> Commit:
+    """Precommits for ``block`` from the first ``n`` dev validators."""
+    count = n if n is not None else len(gen.validators)
+    votes = []
+    keys = [validator_key(i) for i in range(1, len(gen.validators) + 1)]
+    for key in keys[:count]:
+        vote = Vote(
+            VoteType.PRECOMMIT,
+            block.height,
+            round_,
+            block.hash(),
+            block.header.time + 1 + len(votes),
+            key.public,
+        )
+        votes.append(vote.signed(key, gen.chain_id))
+    return Commit.from_votes(votes)
+
+
+def make_tx(
+    gen: Genesis, key: PrivateKey, nonce: int, module: str, action: str, /, **args: Any
+) -> SignedTx:
+    return SignedTx.create(
+        TxBody(gen.chain_id, module, action, args, key.public, nonce), key
+    )
+
+
+class Driver:
+    """Proposes and commits blocks on one app, carrying the last commit."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self.last_commit: Commit | None = app.get_commit(app.height)
+
+    def step(self, txs: list[SignedTx]) -> Block:
+        proposer = validator_key(1).public
+        block = self.app.build_block(proposer, txs, self.last_commit)
+        commit = sign_commit(block, self.app.genesis)
+        self.app.commit(block, commit)
+        self.last_commit = commit
+        return block
