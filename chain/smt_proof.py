@@ -219,12 +219,12 @@ def encode_proof(proof: Proof) -> EncodedProof:
     leaf: list[bytes] = []
     if proof.leaf is not None:
         leaf = [bytes(proof.leaf[0]), bytes(proof.leaf[1])]
-    return {
+    return {  # in sorted key order, as canonical msgpack writes maps
         "depth": depth,
         "empty": bytes(bitmap),
-        "siblings": present,
         "end": int(proof.end),
         "leaf": leaf,
+        "siblings": present,
     }
 
 
