@@ -72,7 +72,7 @@ class Mempool:
         if len(self._txs) >= self.max_txs or self._bytes + len(raw) > self.max_bytes:
             raise TxRefused(
                 "mempool.full",
-                f"mempool holds {len(self._txs)} txs / {self._bytes} bytes; retry later",
+                f"mempool holds {len(self._txs)} txs, {self._bytes} bytes; retry",
             )
         sender = self._sender(tx.body.sender)
         expected = sender.base + len(sender.pending)
