@@ -259,6 +259,11 @@ class Commit:
         self, chain_id: str, validators: ValidatorSet, height: int, block_hash: bytes
     ) -> None:
         """Raise CommitError unless this commits ``block_hash`` at ``height``."""
+        keys = [s.validator for s in self.signatures]
+        if keys != sorted(set(keys)):  # a repeated signer would count twice
+            raise CommitError(
+                "commit signatures must be sorted and unique", code="commit.order"
+            )
         if self.height != height:
             raise CommitError(
                 f"commit is for height {self.height}, not {height}",
