@@ -1,0 +1,40 @@
+"""config.toml: defaults, round trip, refusals naming the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from node.config import Config, ConfigError, Peer
+
+
+def test_round_trip_and_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    config = Config(moniker="v1", peers=[f"{'ab' * 32}@127.0.0.1:7001"])
+    path.write_text(config.dump())
+    loaded = Config.load(path)
+    assert loaded == config
+    assert loaded.peer_list() == [Peer(bytes.fromhex("ab" * 32), "127.0.0.1", 7001)]
+    path.write_text("")
+    assert Config.load(path) == Config()
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("[node]\nmode = 'king'\n", "node.mode"),
+        ("[node]\ncolour = 'red'\n", "node.colour"),
+        ("[mempool]\nmax_txs = 'many'\n", "mempool.max_txs"),
+        ("[p2p]\npeers = ['nokey@host:1']\n", "p2p.peers"),
+        ("[api]\nlisten = 'nowhere'\n", "api.listen"),
+        ("not toml at all [", "file"),
+    ],
+)
+def test_refusals_name_the_setting(tmp_path: Path, text: str, field: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        Config.load(path)
+    assert info.value.field == field
+    assert info.value.code == "config.invalid"
