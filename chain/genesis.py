@@ -91,8 +91,8 @@ class Genesis:
     @classmethod
     def load(cls, path: Path | str) -> Genesis:
         try:
-            text = Path(path).read_text()
-        except OSError as exc:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise GenesisError("file", f"cannot read {path}: {exc}") from exc
         try:
             doc = json.loads(text, parse_float=_refuse_float)
@@ -113,7 +113,10 @@ def parse_time(text: str) -> int:
     """RFC 3339 UTC time (``2026-01-01T00:00:00Z``) to integer milliseconds."""
     if not isinstance(text, str) or not text.endswith("Z"):
         raise ValueError("time must be an RFC 3339 string ending in Z")
-    moment = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(text[:-1])
+    if moment.tzinfo is not None:  # "...+01:00Z" must not lose its offset
+        raise ValueError("time must be UTC, with Z as its only zone")
+    moment = moment.replace(tzinfo=UTC)
     delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
@@ -219,7 +222,11 @@ def _parse(doc: Any) -> Genesis:
     for key, value in _map(doc.get("consensus", {}), "consensus").items():
         if key not in DEFAULT_CONSENSUS:
             raise GenesisError(f"consensus.{key}", "unknown parameter")
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 < value <= encoding.INT_MAX
+        ):
             raise GenesisError(f"consensus.{key}", "must be a positive integer")
         consensus[key] = value
 
@@ -261,7 +268,7 @@ def _parse(doc: Any) -> Genesis:
     if len({a.key for a in authorities}) != len(authorities):
         raise GenesisError("authorities", "duplicate key")
 
-    return Genesis(
+    genesis = Genesis(
         chain_id=chain_id,
         genesis_time=genesis_time,
         validators=valset,
@@ -272,3 +279,8 @@ def _parse(doc: Any) -> Genesis:
         authorities=tuple(authorities),
         raw=doc,
     )
+    try:
+        genesis.hash  # noqa: B018  every string must encode (no lone surrogates)
+    except ChainError as exc:
+        raise GenesisError("genesis", exc.message) from exc
+    return genesis
