@@ -30,30 +30,58 @@ Value = Any  # None | bool | int | bytes | str | list[Value] | dict[str, Value]
 
 
 def _canonical(value: Value, depth: int) -> Value:
-    """Return ``value`` with maps rebuilt in sorted order; refuse what's not allowed."""
+    """Return ``value`` with maps rebuilt in sorted order; refuse what's not allowed.
+
+    Exact-type checks come first because this runs for every value encoded;
+    subclasses and refusals take the slower path below. Sorting str keys by
+    code point is sorting them by their UTF-8 bytes: UTF-8 preserves order.
+    """
     if depth > MAX_DEPTH:
         raise EncodingError("nesting too deep", code="encoding.too_deep")
-    if value is None or isinstance(value, (bool, bytes, str)):
+    kind = type(value)
+    if kind is str or kind is bytes or kind is bool or value is None:
+        return value
+    if kind is int:
+        if INT_MIN <= value <= INT_MAX:
+            return value
+        raise EncodingError(f"integer out of range: {value}", code="encoding.int_range")
+    if kind is dict or kind is list or kind is tuple:
+        if depth >= MAX_DEPTH and value:
+            raise EncodingError("nesting too deep", code="encoding.too_deep")
+        if kind is dict:
+            keys = list(value)
+            for key in keys:
+                if type(key) is not str:
+                    raise EncodingError(
+                        f"map key must be str, not {type(key).__name__}",
+                        code="encoding.map_key",
+                    )
+            keys.sort()
+            items = [value[key] for key in keys]
+        else:
+            keys = None
+            items = list(value)
+        for i, item in enumerate(items):
+            # Inline test for plain scalars: saves a call per scalar.
+            t = type(item)
+            if t is str or t is bytes or t is bool or item is None:
+                continue
+            if t is int and INT_MIN <= item <= INT_MAX:
+                continue
+            items[i] = _canonical(item, depth + 1)
+        return items if keys is None else dict(zip(keys, items, strict=True))
+    return _canonical_slow(value, depth)
+
+
+def _canonical_slow(value: Value, depth: int) -> Value:
+    if isinstance(value, (bool, bytes, str)):
         return value
     if isinstance(value, int):
-        if not INT_MIN <= value <= INT_MAX:
-            raise EncodingError(
-                f"integer out of range: {value}", code="encoding.int_range"
-            )
-        return value
+        return _canonical(int(value), depth)
     if isinstance(value, (list, tuple)):
         return [_canonical(item, depth + 1) for item in value]
     if isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise EncodingError(
-                    f"map key must be str, not {type(key).__name__}",
-                    code="encoding.map_key",
-                )
-        return {
-            key: _canonical(value[key], depth + 1)
-            for key in sorted(value, key=lambda k: k.encode("utf-8"))
-        }
+        return _canonical(dict(value), depth)
     if isinstance(value, float):
         raise EncodingError("floats are not allowed", code="encoding.float")
     if isinstance(value, msgpack.Timestamp):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nacl.exceptions
@@ -38,22 +38,20 @@ class PrivateKey:
     """An ed25519 signing key; ``public`` is its 32-byte verify key."""
 
     seed: bytes
+    _signer: nacl.signing.SigningKey = field(init=False, repr=False, compare=False)
+    public: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.seed) != SEED_SIZE:
             raise KeyFileError(f"seed must be {SEED_SIZE} bytes", code="key.seed")
+        # Deriving the key pair costs as much as a signature: do it once.
+        signer = nacl.signing.SigningKey(self.seed)
+        object.__setattr__(self, "_signer", signer)
+        object.__setattr__(self, "public", bytes(signer.verify_key))
 
     @classmethod
     def generate(cls) -> PrivateKey:
         return cls(bytes(nacl.signing.SigningKey.generate()))
-
-    @property
-    def _signer(self) -> nacl.signing.SigningKey:
-        return nacl.signing.SigningKey(self.seed)
-
-    @property
-    def public(self) -> bytes:
-        return bytes(self._signer.verify_key)
 
     def sign(self, tag: bytes, chain_id: str, body: bytes) -> bytes:
         signed = self._signer.sign(signing_bytes(tag, chain_id, body))

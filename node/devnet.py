@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from chain.block import Block
+from chain.genesis import Genesis
 from chain.keys import PrivateKey, dev_key
+from chain.votes import Commit, Vote, VoteType
 
 DEV_CHAIN_ID = "egov-dev"
 DEV_GENESIS_TIME = "2026-01-01T00:00:00Z"
@@ -87,3 +90,27 @@ def dev_genesis(
             for seed, name, roles in DEV_AUTHORITIES
         ],
     }
+
+
+def sign_dev_commit(
+    block: Block, genesis: Genesis, signers: int | None = None, round_: int = 0
+) -> Commit:
+    """Precommits for ``block`` by the first ``signers`` dev validators.
+
+    For tests, benchmarks and tooling that drive the application without
+    consensus; only meaningful on a chain whose validators are dev keys.
+    """
+    count = len(genesis.validators) if signers is None else signers
+    votes = []
+    for i in range(1, count + 1):
+        key = validator_key(i)
+        vote = Vote(
+            VoteType.PRECOMMIT,
+            block.height,
+            round_,
+            block.hash(),
+            block.header.time + i,
+            key.public,
+        )
+        votes.append(vote.signed(key, genesis.chain_id))
+    return Commit.from_votes(votes)

@@ -10,9 +10,9 @@ from chain.block import Block
 from chain.genesis import Genesis
 from chain.keys import PrivateKey
 from chain.tx import SignedTx, TxBody
-from chain.votes import Commit, Vote, VoteType
+from chain.votes import Commit
 from node.application import Application
-from node.devnet import dev_genesis, validator_key
+from node.devnet import dev_genesis, sign_dev_commit, validator_key
 from storage.store import Store
 
 
@@ -31,20 +31,7 @@ def sign_commit(
     block: Block, gen: Genesis, n: int | None = None, round_: int = 0
 ) -> Commit:
     """Precommits for ``block`` from the first ``n`` dev validators."""
-    count = n if n is not None else len(gen.validators)
-    votes = []
-    keys = [validator_key(i) for i in range(1, len(gen.validators) + 1)]
-    for key in keys[:count]:
-        vote = Vote(
-            VoteType.PRECOMMIT,
-            block.height,
-            round_,
-            block.hash(),
-            block.header.time + 1 + len(votes),
-            key.public,
-        )
-        votes.append(vote.signed(key, gen.chain_id))
-    return Commit.from_votes(votes)
+    return sign_dev_commit(block, gen, n, round_)
 
 
 def make_tx(
