@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import nacl.bindings as sodium
 import pytest
 import trio
 import trio.testing
 
 from chain import encoding
-from chain.keys import TAG_HANDSHAKE, PrivateKey
+from chain.keys import TAG_HANDSHAKE, PrivateKey, dev_key
 from p2p.errors import HandshakeError, P2PError
 from p2p.frames import ByteStream, FrameSealer
 from p2p.handshake import (
@@ -396,3 +397,34 @@ async def test_rewritten_signature_frame_fails_authentication(
     assert isinstance(client, Session)
     with trio.fail_after(5), pytest.raises(P2PError):
         await client.framed.receive()
+
+
+# -- the test vector of docs/P2P.md ------------------------------------------
+
+VECTOR = {
+    "client_hello": "0000006784a5636861696ea965676f762d74657374a3657068c420ab2f"
+    "ca32898322c208fb2dab5048bd43c355c6430f588897cb574961cfa9806fa46e6f6465c420"
+    "8c6b2942c838ffddb0d07e553aed5b3a858b039e90d107ccdf3527039ff12b3aa776657273"
+    "696f6e01",
+    "client_signature": "853acae87ac5ab366f3089a3566e86b3e8a35b20aaf4bd70704a1409"
+    "21d0c146c8453d82401e8f606e2753f503f664900665cfe61ffe0bc5a59ee809747a8c0a",
+    "client_rx": "e0f480d42cd0d8a95993dd50976fb24ef81a6788b7b5bc722fc258410ac723ed",
+    "client_tx": "43eb74c847209a3af513e0fc824b791865665dcc727fc332f4ddfc614e0ab79a",
+}
+
+
+def test_documented_vector() -> None:
+    client_key, server_key = dev_key("p2p-doc-client"), dev_key("p2p-doc-server")
+    client_eph = EphemeralKey(*sodium.crypto_kx_seed_keypair(bytes([1]) * 32))
+    server_eph = EphemeralKey(*sodium.crypto_kx_seed_keypair(bytes([2]) * 32))
+    client = Hello(VERSION, "egov-test", client_eph.public, client_key.public)
+    server = Hello(VERSION, "egov-test", server_eph.public, server_key.public)
+    assert client.encode().hex() == VECTOR["client_hello"]
+    signed = client_key.sign(
+        TAG_HANDSHAKE, "egov-test", transcript(client, server, CLIENT)
+    )
+    assert signed.hex() == VECTOR["client_signature"]
+    rx, tx = session_keys(client_eph, server_eph.public, dialer=True)
+    assert (rx.hex(), tx.hex()) == (VECTOR["client_rx"], VECTOR["client_tx"])
+    # The server derives the mirror image.
+    assert session_keys(server_eph, client_eph.public, dialer=False) == (tx, rx)
