@@ -41,7 +41,7 @@ class SyncProgress:
 
 
 def apply_synced(app: Application, block_raw: bytes, commit_raw: bytes) -> Block:
-    """Verify one (block, commit) pair from a peer and commit it; BlockInvalid if not."""
+    """Verify a (block, commit) pair from a peer and commit it, or BlockInvalid."""
     try:
         block = Block.decode(block_raw)
         commit = Commit.decode(commit_raw)
