@@ -97,15 +97,15 @@ def error_of(response: httpx.Response) -> str:
     return code
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[ApiNode]:
+@pytest.fixture(name="node")
+def node_fixture(tmp_path: Path) -> Iterator[ApiNode]:
     n = ApiNode(tmp_path / "db")
     yield n
     n.close()
 
 
-@pytest.fixture
-async def client(node: ApiNode) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(name="client")
+async def client_fixture(node: ApiNode) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_api(node))
     async with httpx.AsyncClient(transport=transport, base_url="http://node") as c:
         yield c
