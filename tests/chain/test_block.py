@@ -228,7 +228,7 @@ def test_fuzz_random_bytes(data: bytes) -> None:
     returns_or_chain_error(decode_and_check, data)
 
 
-@settings(max_examples=100)
+@settings(max_examples=50)
 @given(values)
 def test_fuzz_values(value: Any) -> None:
     returns_or_chain_error(Header.from_value, value)

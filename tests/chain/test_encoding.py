@@ -237,7 +237,7 @@ def test_fuzz_random_bytes(data: bytes) -> None:
     canonical_or_refused(data)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(mutated(values.map(encode)))
 def test_fuzz_mutated_encodings(data: bytes) -> None:
     canonical_or_refused(data)

@@ -296,13 +296,13 @@ def parse_or_genesis_error(doc: Any) -> None:
         pass
 
 
-@settings(max_examples=300)
+@settings(max_examples=120)
 @given(damaged_documents())
 def test_fuzz_damaged_documents(doc: Any) -> None:
     parse_or_genesis_error(doc)
 
 
-@settings(max_examples=100)
+@settings(max_examples=60)
 @given(json_values)
 def test_fuzz_random_documents(doc: Any) -> None:
     parse_or_genesis_error(doc)
@@ -311,7 +311,7 @@ def test_fuzz_random_documents(doc: Any) -> None:
 GOOD_TEXT = json.dumps(good_doc()).encode()
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(mutated(st.just(GOOD_TEXT)))
 def test_fuzz_mutated_files(data: bytes) -> None:
     try:

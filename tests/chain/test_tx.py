@@ -55,6 +55,7 @@ def test_signature_covers_tag_chain_and_body() -> None:
     assert tx.sig == key.sign(TAG_TX, CHAIN, tx.body_bytes)
 
 
+@settings(max_examples=50)
 @given(values, st.integers(1, encoding.INT_MAX))
 def test_args_and_nonce_round_trip(arg: Any, nonce: int) -> None:
     tx = signed_tx(args={"value": arg}, nonce=nonce)
@@ -278,7 +279,7 @@ def test_fuzz_random_bytes(raw: bytes) -> None:
     returns_or_chain_error(decode_and_check, raw)
 
 
-@settings(max_examples=200)
+@settings(max_examples=60)
 @given(values)
 def test_fuzz_decoded_values(value: Any) -> None:
     returns_or_chain_error(TxBody.from_value, value)

@@ -136,7 +136,7 @@ def test_fuzz_mutated(data: bytes) -> None:
     returns_or_chain_error(decode_set, data)
 
 
-@settings(max_examples=100)
+@settings(max_examples=50)
 @given(values)
 def test_fuzz_values(value: Any) -> None:
     returns_or_chain_error(ValidatorSet.from_value, value)

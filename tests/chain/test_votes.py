@@ -339,7 +339,7 @@ def faulty_minority(draw: st.DrawFn) -> tuple[ValidatorSet, set[int], Commit]:
     return valset, faulty, unsigned_commit(stamps)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(faulty_minority())
 def test_faulty_minority_cannot_move_bft_time(
     case: tuple[ValidatorSet, set[int], Commit],
@@ -456,7 +456,7 @@ def decode_everything(data: bytes) -> None:
             returns_or_chain_error(lambda e: e.verify(CHAIN, _valset), decoded)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(mutated(st.sampled_from(VALID)))
 def test_fuzz_mutated(data: bytes) -> None:
     decode_everything(data)
@@ -468,7 +468,7 @@ def test_fuzz_random_bytes(data: bytes) -> None:
     decode_everything(data)
 
 
-@settings(max_examples=100)
+@settings(max_examples=50)
 @given(values)
 def test_fuzz_values(value: Any) -> None:
     for decoder in (
