@@ -108,7 +108,7 @@ def test_fuzz_bytes_only_raise_protocol_errors(data: bytes) -> None:
     assert DEFAULT_CODEC.encode(message) == data
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(values)
 def test_fuzz_values_only_raise_protocol_errors(value: Any) -> None:
     data = encoding.encode(value)

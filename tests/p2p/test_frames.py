@@ -198,14 +198,14 @@ def read_all(key: bytes, header: bytes, chunks: list[bytes]) -> list[bytes]:
     return got
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=64), max_size=8))
 def test_fuzz_random_bytes_only_raise_our_errors(chunks: list[bytes]) -> None:
     sealer, _ = pair()
     assert read_all(os.urandom(32), sealer.header, chunks) == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.binary(max_size=40), min_size=1, max_size=5),
     st.data(),

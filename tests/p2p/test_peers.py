@@ -324,3 +324,22 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert 0.25 <= delays[0] <= 0.5
     assert 1.0 <= delays[2] <= 2.0
     assert all(15.0 <= d <= 30.0 for d in delays[8:])
+
+
+async def test_too_many_pending_handshakes_are_closed_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "egov.p2p")
+    a, b = keys(2)
+    settings = P2PSettings(max_pending_handshakes=1, handshake_timeout=5)
+    node_a = make_manager(a, [a, b], settings=settings)
+    with trio.fail_after(10):
+        async with running(node_a):
+            silent = await trio.open_tcp_stream("127.0.0.1", node_a.port)
+            await silent.receive_some()  # node_a's hello: its handshake runs
+            extra = await trio.open_tcp_stream("127.0.0.1", node_a.port)
+            with trio.fail_after(2):  # well before the handshake timeout
+                assert await _receive_or_eof(extra) == b""
+            await extra.aclose()
+            await silent.aclose()
+    assert any("reason=p2p.busy" in r.getMessage() for r in caplog.records)
