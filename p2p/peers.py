@@ -168,6 +168,7 @@ class PeerManager:
         self._nursery: trio.Nursery | None = None
         self._changed = trio.Event()
         self._pending = 0
+        self._ran = False
         for peer in peers:
             self.add_peer(peer)
 
@@ -188,8 +189,9 @@ class PeerManager:
         self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Listen and dial until cancelled; ``started`` reports the port."""
-        if self._nursery is not None:
-            raise UsageError("the manager is already running", code="p2p.usage")
+        if self._ran:
+            raise UsageError("a manager runs only once", code="p2p.usage")
+        self._ran = True
         try:
             async with trio.open_nursery() as nursery:
                 listeners = await trio.open_tcp_listeners(self.port, host=self.host)
