@@ -131,10 +131,17 @@ class HeightMachine:
         return self._flush()
 
     def on_proposal_built(self, round: int, block_hash: bytes) -> list[Output]:
-        if self.decision is None and round == self.round == self._build_round:
+        if (
+            self.decision is None
+            and round == self.round == self._build_round
+            and self.step == Step.PROPOSE
+        ):
             # L18-19: getValue() returned; validRound_p is -1 here, because
             # L18 runs only with validValue_p = nil and L42 cannot run in
-            # the propose step of this round.
+            # the propose step of this round. A block that comes after our
+            # timeoutPropose is not proposed: we already prevoted this round,
+            # and a proposal signed after a prevote would break the
+            # (height, round, step) order the write-ahead log enforces.
             self._build_round = -1
             self._validity[block_hash] = True
             self._out.append(SignProposal(self.height, round, block_hash, -1))
