@@ -29,11 +29,18 @@ _REFUSAL_STATUS = {
 class ApiError(Exception):
     """A request the API answers with an error: status, code, message."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
     @classmethod
     def refused(cls, exc: TxRefused) -> ApiError:
@@ -45,15 +52,19 @@ def refusal_status(code: str) -> int:
     return _REFUSAL_STATUS.get(code, 400)
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status
+        {"error": {"code": code, "message": message}},
+        status_code=status,
+        headers=headers,
     )
 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

@@ -17,7 +17,14 @@ from node.jsonvalues import parse_hex
 
 
 def too_large(limit: int) -> ApiError:
-    return ApiError(413, "api.too_large", f"request body is over {limit} bytes")
+    # The rest of the body stays unread, so the connection cannot carry another
+    # request; say so, or a client would send its next one into a closed socket.
+    return ApiError(
+        413,
+        "api.too_large",
+        f"request body is over {limit} bytes",
+        headers={"Connection": "close"},
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
