@@ -14,6 +14,8 @@ from cli.context import Settings
 from cli.genesis import genesis
 from cli.home import init
 from cli.keys import keys
+from cli.query import block, query, query_module, status
+from cli.tx import tx
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +36,11 @@ def _register(group: click.Group) -> None:
         keys,
         init,
         genesis,
+        tx,
+        query,
+        query_module,
+        status,
+        block,
     ):
         group.add_command(command)
 

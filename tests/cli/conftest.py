@@ -33,7 +33,13 @@ def gen() -> Genesis:
 
 def enrol(g: Genesis, nonce: int, name: str) -> SignedTx:
     return make_tx(
-        g, ADMIN, nonce, "identity", "enrol", key=dev_key(f"cli/{name}").public, name=name
+        g,
+        ADMIN,
+        nonce,
+        "identity",
+        "enrol",
+        key=dev_key(f"cli/{name}").public,
+        name=name,
     )
 
 
