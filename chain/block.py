@@ -15,7 +15,7 @@ from chain import encoding
 from chain.errors import ValidationError
 from chain.fields import as_map, get_bytes, get_int, get_list, get_str
 from chain.hashing import merkle_root, sha256
-from chain.tx import MAX_CHAIN_ID, SignedTx, TxResult
+from chain.tx import MAX_CHAIN_ID, SignedTx, TxResult, check_chain_id
 from chain.votes import MAX_HEIGHT, MAX_TIME, Commit, DuplicateVoteEvidence
 
 MAX_BLOCK_BYTES = 8 * 1024 * 1024
@@ -72,7 +72,7 @@ class Header:
             if name not in ("chain", "height", "time")
         }
         return cls(
-            chain=get_str(m, "chain", MAX_CHAIN_ID, min_len=1),
+            chain=check_chain_id(get_str(m, "chain", MAX_CHAIN_ID, min_len=1)),
             height=get_int(m, "height", 1, MAX_HEIGHT),
             time=get_int(m, "time", 0, MAX_TIME),
             **hashes,

@@ -21,7 +21,7 @@ import msgpack
 
 from chain.errors import EncodingError
 
-MAX_ENCODED = 4 * 1024 * 1024
+MAX_ENCODED = 16 * 1024 * 1024  # a block is bounded lower (chain.block)
 INT_MIN = -(2**63)
 INT_MAX = 2**63 - 1
 MAX_DEPTH = 32

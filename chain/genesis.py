@@ -17,7 +17,7 @@ from typing import Any
 from chain import encoding
 from chain.errors import ChainError, GenesisError
 from chain.hashing import sha256
-from chain.tx import NAME_RE
+from chain.tx import CHAIN_ID_RE, NAME_RE
 from chain.validators import MAX_POWER, Validator, ValidatorSet
 
 DEFAULT_CONSENSUS = {
@@ -152,6 +152,14 @@ def _map(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+def _entry(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+    entry = _map(value, where)
+    for key in entry:
+        if key not in allowed:
+            raise GenesisError(f"{where}.{key}", "unknown field")
+    return entry
+
+
 def _list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise GenesisError(where, "must be a list")
@@ -175,6 +183,10 @@ def _parse(doc: Any) -> Genesis:
         if key not in known:
             raise GenesisError(key, "unknown field")
     chain_id = _str(doc, "chain_id", "chain_id")
+    if not CHAIN_ID_RE.match(chain_id):
+        raise GenesisError(
+            "chain_id", "must be lowercase letters, digits, '.', '_', '-'"
+        )
     try:
         genesis_time = parse_time(doc.get("genesis_time"))
     except (ValueError, TypeError) as exc:
@@ -183,7 +195,7 @@ def _parse(doc: Any) -> Genesis:
     validators = []
     for i, item in enumerate(_list(doc.get("validators"), "validators")):
         where = f"validators[{i}]"
-        v = _map(item, where)
+        v = _entry(item, where, {"name", "power", "key", "node_key"})
         power = v.get("power")
         if (
             isinstance(power, bool)
@@ -210,7 +222,7 @@ def _parse(doc: Any) -> Genesis:
 
     observers = []
     for i, item in enumerate(_list(doc.get("observers", []), "observers")):
-        o = _map(item, f"observers[{i}]")
+        o = _entry(item, f"observers[{i}]", {"name", "node_key"})
         observers.append(
             Observer(
                 _str(o, "name", f"observers[{i}].name"),
@@ -250,7 +262,7 @@ def _parse(doc: Any) -> Genesis:
     authorities = []
     for i, item in enumerate(_list(doc.get("authorities", []), "authorities")):
         where = f"authorities[{i}]"
-        a = _map(item, where)
+        a = _entry(item, where, {"name", "key", "roles", "attributes"})
         roles = _list(a.get("roles", []), f"{where}.roles")
         if not all(isinstance(r, str) and 0 < len(r) <= 64 for r in roles):
             raise GenesisError(f"{where}.roles", "must be a list of role names")

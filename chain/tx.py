@@ -24,6 +24,7 @@ from chain.keys import TAG_TX, PrivateKey, verify
 
 MAX_TX_BYTES = 64 * 1024
 MAX_CHAIN_ID = 64
+CHAIN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")  # \Z: "$" allows a final "\n"
 MAX_EVENTS = 64
 MAX_MESSAGE = 512
@@ -33,6 +34,15 @@ def check_name(value: str, what: str) -> str:
     if not NAME_RE.match(value):
         raise ValidationError(
             f"{what} {value!r} is not a valid name", code="tx.bad_name"
+        )
+    return value
+
+
+def check_chain_id(value: str) -> str:
+    """Chain ids are lowercase names, so ``tag || chain || 0x00`` is unambiguous."""
+    if not CHAIN_ID_RE.match(value):
+        raise ValidationError(
+            f"chain id {value!r} is not valid", code="tx.bad_chain_id"
         )
     return value
 
@@ -68,7 +78,7 @@ class TxBody:
         if not isinstance(args, dict):
             raise ValidationError("args must be a map", code="tx.bad_args")
         return cls(
-            chain=get_str(m, "chain", MAX_CHAIN_ID, min_len=1),
+            chain=check_chain_id(get_str(m, "chain", MAX_CHAIN_ID, min_len=1)),
             module=check_name(get_str(m, "module", 32), "module"),
             action=check_name(get_str(m, "action", 32), "action"),
             args=args,
