@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import click
 
+from cli.audit import audit
 from cli.context import Settings
 from cli.genesis import genesis
 from cli.home import init
 from cli.keys import keys
 from cli.query import block, query, query_module, status
+from cli.transfer import export, import_
 from cli.tx import tx
 
 
@@ -41,6 +43,9 @@ def _register(group: click.Group) -> None:
         query_module,
         status,
         block,
+        audit,
+        export,
+        import_,
     ):
         group.add_command(command)
 
