@@ -3,9 +3,9 @@
 The chain comes from a node's home (its store, only read), from a node's
 API, or from a chain file; it is replayed into a fresh temporary store by a
 fresh Application (cli.replay says what each height must pass). From a
-home, the node's stored results, stored state roots and, at the end, every
-stored state value are also compared with the replayed ones, so a value
-changed on disk is found even though no block mentions it.
+home, the node's stored results, state roots and transaction index and, at
+the end, every stored state value are also compared with the replayed ones,
+so a value changed on disk is found even though no block mentions it.
 """
 
 from __future__ import annotations
@@ -52,12 +52,16 @@ class Progress:
 
 
 def replay(
-    gen: Genesis, records: Iterator[Record], fresh: Store, progress: Progress
+    gen: Genesis,
+    records: Iterator[Record],
+    fresh: Store,
+    progress: Progress,
+    stored: Store | None = None,
 ) -> Replayer:
     """Replay ``records`` into the empty store ``fresh``; Divergence if bad."""
     app = Application(fresh, gen)
     app.init_chain()
-    replayer = Replayer(app)
+    replayer = Replayer(app, stored)
     for record in records:
         replayer.apply(record)
         progress.report(replayer)
@@ -157,7 +161,7 @@ def audit(
         check_modules(gen, "genesis")
         fresh = stack.enter_context(Store.open(workdir / "db"))
         try:
-            replayer = replay(gen, records, fresh, progress)
+            replayer = replay(gen, records, fresh, progress, stored)
             if stored is not None:
                 compare_state(stored, fresh)
         except Divergence as div:

@@ -9,8 +9,9 @@ block's bytes, the commit that decided it) is accepted only if
 3. the Application validates it: the previous block's commit carried in the
    block, every transaction signature, structure, time, and re-execution to
    the same results root and state root;
-4. when the source also kept them (a node's store), its stored results and
-   its stored state root for that height are the re-executed ones.
+4. when the source is a node's store, what it stored for that height (the
+   results, the state root, the index of each transaction) is what the
+   replay computed.
 
 The first record that fails stops the replay with a ``Divergence`` naming the
 height, the field, and the expected and found values.
@@ -26,6 +27,7 @@ from chain.errors import ChainError
 from chain.votes import Commit
 from node.application import Application, Executed
 from node.errors import BlockInvalid
+from storage.store import Store
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,6 @@ class Record:
     height: int
     block: bytes
     commit: bytes
-    results: bytes | None = None  # what the source stored, if it did
-    state_root: bytes | None = None
 
 
 class Divergence(Exception):
@@ -64,8 +64,11 @@ class Divergence(Exception):
 
 
 class Replayer:
-    def __init__(self, app: Application) -> None:
+    """Applies records to ``app``; ``stored`` is the store they came from."""
+
+    def __init__(self, app: Application, stored: Store | None = None) -> None:
         self.app = app
+        self.stored = stored
         self.blocks = 0
         self.txs = 0
 
@@ -98,25 +101,35 @@ class Replayer:
         except BlockInvalid as exc:
             raise self._explain(block, exc) from exc
         app.commit(block, commit)
-        self._compare_stored(record, executed)
+        if self.stored is not None:
+            self._compare_stored(self.stored, executed)
         self.blocks += 1
         self.txs += len(block.txs)
         return executed
 
-    def _compare_stored(self, record: Record, executed: Executed) -> None:
-        height = record.height
-        if record.results is not None and record.results != executed.results_bytes:
+    @staticmethod
+    def _compare_stored(stored: Store, executed: Executed) -> None:
+        block = executed.block
+        height = block.height
+        if stored.get_results(height) != executed.results_bytes:
             raise Divergence(
                 height,
                 "results",
                 f"{len(executed.results)} results as re-executed",
                 "different stored results",
             )
-        root = executed.block.header.state_root
-        if record.state_root is not None and record.state_root != root:
-            raise Divergence(
-                height, "stored state_root", root.hex(), record.state_root.hex()
-            )
+        root = block.header.state_root
+        found = stored.state_root_at(height)
+        if found != root:
+            shown = "missing" if found is None else found.hex()
+            raise Divergence(height, "stored state_root", root.hex(), shown)
+        for index, tx in enumerate(block.txs):
+            where = stored.get_tx_location(tx.id)
+            if where is None or (where.height, where.index) != (height, index):
+                shown = "missing" if where is None else f"{where.height}/{where.index}"
+                raise Divergence(
+                    height, f"tx index {tx.id.hex()}", f"{height}/{index}", shown
+                )
 
     def _explain(self, block: Block, exc: BlockInvalid) -> Divergence:
         """The expected value for the field the application refused."""

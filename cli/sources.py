@@ -36,20 +36,14 @@ def open_home_store(root: Path) -> Store:
 
 
 def store_records(store: Store) -> Iterator[Record]:
-    """Blocks, commits, and what the node stored for each height."""
+    """The blocks and commits of a node's store."""
     for height in range(1, store.height + 1):
         block = store.get_block(height)
         commit = store.get_commit(height)
         if block is None or commit is None:
             missing = "block" if block is None else "commit"
             raise Divergence(height, missing, "stored", "missing")
-        yield Record(
-            height,
-            block,
-            commit,
-            results=store.get_results(height),
-            state_root=store.state_root_at(height),
-        )
+        yield Record(height, block, commit)
 
 
 def node_records(client: NodeClient, last: int, page: int = 100) -> Iterator[Record]:

@@ -12,7 +12,7 @@ from chain.tx import SignedTx, TxBody
 from cli.args import ArgError, build_args
 from cli.client import ApiError, NodeClient
 from cli.context import echo_json, json_option, node_client, node_option, settings
-from cli.errors import Failed
+from cli.errors import Failed, NodeUnavailable
 from cli.keys import read_key
 
 
@@ -67,7 +67,9 @@ def tx(
     key = read_key(key_file)
     with node_client(node_url) as client:
         if chain_id is None:
-            chain_id = str(client.status().get("chain_id", ""))
+            chain_id = client.status().get("chain_id")
+            if not isinstance(chain_id, str) or not chain_id:
+                raise NodeUnavailable("node.bad_response", "status has no chain_id")
         if nonce is None:
             nonce = client.next_nonce(key.public)
         try:

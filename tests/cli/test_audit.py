@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import plyvel
 import pytest
@@ -100,14 +101,38 @@ def test_a_changed_header_breaks_the_commit(home: ChainHome, run: Run) -> None:
     assert "commit.block" in result.stderr
 
 
-def test_changed_stored_results_and_roots_are_found(home: ChainHome, run: Run) -> None:
-    db = plyvel.DB(str(home.db))
+def _forge_results(db: plyvel.DB) -> None:
     results = encoding.decode(db.get(height_key(b"R", 1)))
     results[0]["code"] = "forged.code"
     db.put(height_key(b"R", 1), encoding.encode(results))
+
+
+def _forge_root(db: plyvel.DB) -> None:
+    db.put(height_key(b"O", 2), b"\x05" * 32)
+
+
+def _forge_index(db: plyvel.DB) -> None:
+    tx = Block.decode(db.get(height_key(b"B", 3))).txs[1]
+    db.put(b"T" + tx.id, (3).to_bytes(8, "big") + (0).to_bytes(4, "big"))
+
+
+@pytest.mark.parametrize(
+    ("forge", "expected"),
+    [
+        (_forge_results, "height 1: results:"),
+        (_forge_root, "height 2: stored state_root: expected"),
+        (_forge_index, "height 3: tx index"),
+    ],
+)
+def test_changed_stored_results_roots_and_index_are_found(
+    home: ChainHome, run: Run, forge: Any, expected: str
+) -> None:
+    db = plyvel.DB(str(home.db))
+    forge(db)
     db.close()
     result = run("audit", "--home", home.root)
-    assert result.exit_code == 1 and "height 1: results:" in result.stderr
+    assert result.exit_code == 1
+    assert expected in result.stderr
 
 
 def test_a_missing_block_is_named(home: ChainHome, run: Run) -> None:
