@@ -425,12 +425,12 @@ async def test_next_nonce_counts_pending(
 async def test_status_validators_peers_evidence_genesis(
     node: ApiNode, client: httpx.AsyncClient
 ) -> None:
-    node.commit([])
+    block = node.commit([])
     node.peer_list.append({"node_key": b"\x01" * 32, "address": "10.0.0.2:26656"})
     node.evidence_list.append({"kind": "duplicate_vote", "validator": b"\x02" * 32})
     status = (await client.get("/v1/status")).json()
     assert status["height"] == 1 and status["syncing"] is False
-    assert status["last_block_hash"] == node.app.store.last_block_hash.hex()
+    assert status["last_block_hash"] == block.hash().hex()
     validators = (await client.get("/v1/validators")).json()
     assert validators["hash"] == node.genesis.validators.hash.hex()
     assert validators["total_power"] == 40 and len(validators["validators"]) == 4
@@ -479,3 +479,15 @@ async def test_unknown_paths_and_methods(client: httpx.AsyncClient) -> None:
     assert (wrong.status_code, error_of(wrong)) == (405, "api.method_not_allowed")
     wrong = await client.post("/v1/status", json={})
     assert wrong.status_code == 405
+
+
+async def test_a_failing_node_gives_a_json_500(node: ApiNode) -> None:
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("status is broken")
+
+    node.status = broken  # type: ignore[method-assign]
+    transport = httpx.ASGITransport(app=create_api(node), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://n") as client:
+        response = await client.get("/v1/status")
+    assert (response.status_code, error_of(response)) == (500, "api.internal")
+    assert "broken" not in response.text
