@@ -90,6 +90,11 @@ class Mempool:
         self._bytes += len(tx.raw)
         return tx
 
+    def pending_count(self, sender: bytes) -> int:
+        """How many transactions of ``sender`` wait here."""
+        entry = self._senders.get(sender)
+        return 0 if entry is None else len(entry.pending)
+
     def _sender(self, key: bytes) -> _Sender:
         sender = self._senders.get(key)
         if sender is None:

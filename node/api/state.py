@@ -100,20 +100,13 @@ async def next_nonce(request: Request) -> JSONResponse:
     node = context(request).node
     sender = hex_value(request.path_params["sender"], "sender", 32)
     committed = node.app.next_nonce(sender)
-    mempool = node.mempool
-    # TODO: a per-sender lookup in the mempool would avoid this scan; it is
-    # bounded by the mempool's own limits, so it stays safe meanwhile.
-    pending = [
-        tx.body.nonce
-        for tx in mempool.reap(len(mempool), mempool.size_bytes)
-        if tx.body.sender == sender
-    ]
-    following = max([committed, *(n + 1 for n in pending)])
+    pending = node.mempool.pending_count(sender)
+    following = committed + pending
     return JSONResponse(
         {
             "sender": sender.hex(),
             "next_nonce": following,
             "committed_nonce": committed - 1,
-            "pending": len(pending),
+            "pending": pending,
         }
     )
