@@ -36,13 +36,16 @@ from storage.store import Store
 class Progress:
     every: int
     started: float = 0.0
+    shown: int = -1  # blocks at the last line printed
 
     def __post_init__(self) -> None:
         self.started = time.monotonic()
 
     def report(self, replayer: Replayer, *, final: bool = False) -> None:
-        if not final and (self.every <= 0 or replayer.blocks % self.every):
+        due = self.every > 0 and replayer.blocks % self.every == 0
+        if not (final or due) or replayer.blocks == self.shown:
             return
+        self.shown = replayer.blocks
         elapsed = max(time.monotonic() - self.started, 1e-9)
         note(
             f"audit: height={replayer.app.height} blocks={replayer.blocks}"
