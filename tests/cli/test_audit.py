@@ -195,3 +195,10 @@ def test_audit_through_a_lying_node_fails(run: Run, node: FakeNode) -> None:
 )
 def test_exactly_one_source(run: Run, args: tuple[str, ...]) -> None:
     assert run("audit", *args).exit_code == 2
+
+
+def test_a_home_without_a_store_is_refused(run: Run, tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    assert run("init", "--home", root, "--dev-index", 1).exit_code == 0
+    result = run("audit", "--home", root)
+    assert result.exit_code == 1 and "home.no_store" in result.stderr
