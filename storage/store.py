@@ -336,6 +336,15 @@ class Store:
         batch.put(_META_ROOT, state.root)
         batch.put(_META_HEIGHT, height.to_bytes(8, "big"))
 
+    def compact(self) -> None:
+        """Compact the whole database, after a bulk write such as an import.
+
+        LevelDB compacts in the background anyway; a very large batch (a
+        genesis of a million keys, an imported chain) leaves it far behind,
+        and the next commits then stall while it catches up.
+        """
+        self._live().compact_range()
+
     # -- blocks and indexes -------------------------------------------------
 
     def get_block(self, height: int) -> bytes | None:
