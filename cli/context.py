@@ -18,7 +18,7 @@ import click
 import httpx
 
 from cli.client import DEFAULT_NODE, ApiError, ClientError, NodeClient
-from cli.errors import CliError, Failed, NodeUnavailable
+from cli.errors import Failed, NodeUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,6 +86,3 @@ def echo_json(value: Any) -> None:
 def note(message: str) -> None:
     """A line for the human, on stderr, so stdout stays parseable."""
     click.echo(message, err=True)
-
-
-__all__ = ["CliError", "Settings", "echo_json", "node_client", "note", "plain"]
