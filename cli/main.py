@@ -15,7 +15,9 @@ from cli.context import Settings
 from cli.genesis import genesis
 from cli.home import init
 from cli.keys import keys
+from cli.localnet import localnet
 from cli.query import block, query, query_module, status
+from cli.start import start
 from cli.transfer import export, import_
 from cli.tx import tx
 
@@ -46,6 +48,8 @@ def _register(group: click.Group) -> None:
         audit,
         export,
         import_,
+        start,
+        localnet,
     ):
         group.add_command(command)
 

@@ -38,7 +38,49 @@ DEV_AUTHORITIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("authority/kyiv", "Kyiv City Council", ("petition_addressee:kyiv_council",)),
 )
 
-DEV_MODULE_CONFIG: dict[str, Any] = {}
+DEV_MODULE_CONFIG: dict[str, Any] = {
+    "registry": {
+        "registers": {
+            "land": {"title": "State Land Cadastre", "transfer_approval": True},
+            "vehicles": {"title": "Vehicle Register", "transfer_approval": False},
+        }
+    },
+    "auction": {},
+    "vote": {
+        "proposals": {
+            "support_threshold": 3,
+            "support_days": 30,
+            "ballot_days": 7,
+            "quorum": 0,
+            "revote": True,
+        }
+    },
+    "petition": {
+        "addressees": {
+            "president": {
+                "title": "Office of the President",
+                "threshold": 25000,
+                "window_days": 90,
+                "response_days": 10,
+                "moderated": True,
+            },
+            "parliament": {
+                "title": "Verkhovna Rada",
+                "threshold": 25000,
+                "window_days": 90,
+                "response_days": 10,
+                "moderated": True,
+            },
+            "kyiv_council": {
+                "title": "Kyiv City Council",
+                "threshold": 3,
+                "window_days": 90,
+                "response_days": 10,
+                "moderated": False,
+            },
+        }
+    },
+}
 
 
 def validator_key(i: int) -> PrivateKey:

@@ -192,6 +192,7 @@ class Node:
         self._app_lock = trio.Lock()
         self._sync_wakeup = trio.Event()
         self._last_commit_at = time.monotonic()
+        self.txs_committed = 0  # since this process started
 
     # --- running ----------------------------------------------------------------
 
@@ -261,6 +262,7 @@ class Node:
         """Commit a decided block and tell everyone who cares."""
         executed = await self.run_app(self.app.commit, block, commit)
         self.mempool.update(block.txs)
+        self.txs_committed += len(block.txs)
         self.events.append_block(block, executed.results)
         now = time.monotonic()
         self.metrics.block_committed(
@@ -347,6 +349,7 @@ class Node:
                 )
                 return
             self.mempool.update(block.txs)
+            self.txs_committed += len(block.txs)
             self.events.append_block(block, self.app.get_results(block.height))
             self.metrics.block_committed(block.height, len(block.txs), None)
         self._sync_wakeup.set()
@@ -412,6 +415,7 @@ class Node:
             "mempool": {"txs": len(self.mempool), "bytes": self.mempool.size_bytes},
             "peers": len(peers),
             "uptime_s": int(time.time() - self.started_at),
+            "txs_committed": self.txs_committed,
         }
 
     def peers(self) -> list[dict[str, Any]]:
