@@ -135,14 +135,21 @@ def dev_genesis(
 
 
 def sign_dev_commit(
-    block: Block, genesis: Genesis, signers: int | None = None, round_: int = 0
+    block: Block,
+    genesis: Genesis,
+    signers: int | None = None,
+    round_: int = 0,
+    at: int | None = None,
 ) -> Commit:
     """Precommits for ``block`` by the first ``signers`` dev validators.
 
     For tests, benchmarks and tooling that drive the application without
-    consensus; only meaningful on a chain whose validators are dev keys.
+    consensus; only meaningful on a chain whose validators are dev keys. The
+    votes are stamped ``at`` (default: just after the block), which sets the
+    next block's BFT time.
     """
     count = len(genesis.validators) if signers is None else signers
+    stamp = block.header.time if at is None else at
     votes = []
     for i in range(1, count + 1):
         key = validator_key(i)
@@ -151,7 +158,7 @@ def sign_dev_commit(
             block.height,
             round_,
             block.hash(),
-            block.header.time + i,
+            stamp + i,
             key.public,
         )
         votes.append(vote.signed(key, genesis.chain_id))
