@@ -3,7 +3,8 @@
 The homes live in ``DIR/node1 .. DIR/nodeN`` (made with the INSECURE
 development keys on first use, reused afterwards, so a second invocation
 resumes the same chain from its stores). Each node is ``egov start`` in its
-own process, logging to ``DIR/nodeI/node.log``. The live view polls each
+own process, logging to ``DIR/nodeI/node.log`` (its pid, at launch, in
+``DIR/nodeI/node.pid``). The live view polls each
 node's ``/v1/status``; Ctrl-C stops every node with SIGTERM and waits.
 """
 
@@ -94,6 +95,7 @@ def launch(home: Path) -> Proc:
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+    (home / "node.pid").write_text(f"{process.pid}\n")
     return Proc(home, f"http://{config.api_listen}", process)
 
 
