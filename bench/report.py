@@ -1,0 +1,55 @@
+"""Printing figures: one table, then one JSON line; medians of several runs.
+
+The machine is shared, so a benchmark repeats its measurement and quotes the
+median run, and measures the ed25519 ceiling beside every run: the ratio of a
+run to the ceiling measured next to it is steadier than either figure alone.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from bench.ceiling import verify_rate
+
+
+class Ceiling:
+    """ed25519 verifications/s, one thread, sampled around the runs."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+
+    def sample(self, seconds: float = 0.5) -> float:
+        rate = verify_rate(seconds)
+        self.samples.append(rate)
+        return rate
+
+    @property
+    def value(self) -> float:
+        if not self.samples:
+            self.sample()
+        return statistics.median(self.samples)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def table(title: str, rows: Sequence[tuple[str, Any]], width: int = 40) -> None:
+    print(title)
+    for label, value in rows:
+        if isinstance(value, float):
+            shown = f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+        elif isinstance(value, int):
+            shown = f"{value:,}"
+        else:
+            shown = str(value)
+        print(f"  {label:<{width}}{shown:>16}")
+
+
+def summary(bench: str, **figures: Any) -> dict[str, Any]:
+    line = {"bench": bench, **figures}
+    print(json.dumps(line, sort_keys=False))
+    return line
