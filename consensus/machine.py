@@ -334,8 +334,15 @@ class HeightMachine:
         if proposer(self.validators, self.height, round) == self.address:
             if self.valid_value is not None:
                 # L15-16, L19: re-propose the value a polka was seen for.
+                pol = self._tally.votes_for(self.valid_round, PREVOTE, self.valid_value)
                 self._out.append(
-                    SignProposal(self.height, round, self.valid_value, self.valid_round)
+                    SignProposal(
+                        self.height,
+                        round,
+                        self.valid_value,
+                        self.valid_round,
+                        tuple(pol),
+                    )
                 )
             else:
                 # L18: getValue(); the proposal follows on ProposalBuilt.

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chain.votes import Commit, DuplicateVoteEvidence, VoteType
+from chain.votes import Commit, DuplicateVoteEvidence, Vote, VoteType
 from consensus.state import RoundReason, Step
 
 
 @dataclass(frozen=True)
 class SignProposal:
-    """Sign and broadcast ⟨PROPOSAL, height, round, block, pol_round⟩."""
+    """Sign and broadcast ⟨PROPOSAL, height, round, block, pol_round⟩.
+
+    ``pol_votes`` are the prevotes of round ``pol_round`` for the block that
+    this validator saw: the driver relays them with the proposal. The paper
+    assumes every message a correct process receives reaches every correct
+    process; relaying the proof of lock is the part of that gossip that
+    liveness needs when a faulty validator sent its prevote to only some.
+    """
 
     height: int
     round: int
     block_hash: bytes
     pol_round: int
+    pol_votes: tuple[Vote, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -530,7 +530,9 @@ def test_valid_value_is_reproposed() -> None:
                 TimeoutElapsed(S.PRECOMMIT, 1, 2),
                 [
                     ReportRoundChange(1, 3, RoundReason.TIMEOUT_PRECOMMIT),
-                    SignProposal(1, 3, B, 0),
+                    SignProposal(
+                        1, 3, B, 0, tuple(vote(i, PREVOTE, 1, 0, B) for i in range(3))
+                    ),
                     timeout(S.PROPOSE, 1, 3),
                 ],
             ),
@@ -635,7 +637,7 @@ def test_equivocation_becomes_evidence() -> None:
             Step("prevote C from 2", prevote(2, 0, C), []),
             Step("prevote C from 3", prevote(3, 0, C), [], {"step": S.PROPOSE}),
             Step(
-                "validator 1 counts once (for B): C has 2 of 4, no polka",
+                "1 counts for each value it signed: a polka for C, but no proposal",
                 TimeoutElapsed(S.PROPOSE, 1, 0),
                 [SignVote(PREVOTE, 1, 0, None), timeout(S.PREVOTE, 1, 0)],
                 {"locked_value": None},
@@ -711,7 +713,7 @@ def test_restart_resumes_round_step_and_lock() -> None:
                 TimeoutElapsed(S.PRECOMMIT, 1, 2),
                 [
                     ReportRoundChange(1, 3, RoundReason.TIMEOUT_PRECOMMIT),
-                    SignProposal(1, 3, B, 2),
+                    SignProposal(1, 3, B, 2, (vote(0, PREVOTE, 1, 2, B),)),
                     timeout(S.PROPOSE, 1, 3),
                 ],
             ),

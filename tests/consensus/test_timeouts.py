@@ -53,7 +53,11 @@ def test_tally_weighted_thresholds() -> None:
     assert tally.add(signed(light, B))[0] == AddResult.DUPLICATE
     result, evidence = tally.add(signed(light, C))
     assert result == AddResult.CONFLICT and evidence is not None
-    assert tally.power(0, PREVOTE, C) == 0
+    assert tally.power(0, PREVOTE, C) == 1  # counted for each value it signed
+    assert tally.power(0, PREVOTE, B) == 6
+    for value in (b"x" * 32, b"y" * 32):
+        assert tally.add(signed(light, value))[0] == AddResult.CONFLICT
+    assert tally.add(signed(light, b"z" * 32))[0] == AddResult.OVER_LIMIT
 
 
 def test_tally_refuses_outsiders_and_tracks_precommit_quorums() -> None:
