@@ -144,7 +144,11 @@ class Workload:
             )
         out += [
             self.sign(
-                identity, "identity", "grant_role", person=pid, role="registrar:vehicles"
+                identity,
+                "identity",
+                "grant_role",
+                person=pid,
+                role="registrar:vehicles",
             )
             for pid in self.clerk_ids
         ]
