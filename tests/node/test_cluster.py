@@ -3,6 +3,7 @@ on every block and state root, and a validator that stops and comes back."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,8 @@ import trio
 
 from chain.keys import dev_key
 from chain.tx import SignedTx, TxBody
+from cli.home import init_home
+from node.config import Config
 from node.devnet import authority_key
 from node.service import Node
 from tests.node.cluster import make_homes, running, wait_height
@@ -76,3 +79,32 @@ async def test_validator_restarts_from_its_store_and_catches_up(tmp_path: Path) 
         target = max(n.app.height for n in cluster.nodes) + 2
         await wait_height(cluster.nodes, target, timeout=40)
         same_chain(cluster.nodes, target)
+
+
+async def test_observer_follows_the_chain_without_voting(tmp_path: Path) -> None:
+    observer_key = dev_key("observer/auditor")
+    homes, doc = make_homes(tmp_path, 4, modules=("identity",))
+    doc["observers"] = [{"name": "auditor", "node_key": observer_key.public.hex()}]
+    for home in homes:
+        (home / "genesis.json").write_text(json.dumps(doc))
+    auditor = tmp_path / "auditor"
+    init_home(
+        auditor,
+        genesis_doc=doc,
+        config=Config(
+            moniker="auditor",
+            mode="observer",
+            p2p_listen="127.0.0.1:0",
+            api_listen="127.0.0.1:0",
+        ),
+        validator=dev_key("observer/unused"),
+        node=observer_key,
+    )
+    async with running(homes) as cluster:
+        await wait_height(cluster.nodes, 3)
+        watcher = await cluster.start(auditor)
+        assert watcher.driver is None
+        target = max(n.app.height for n in cluster.nodes) + 2
+        await wait_height(cluster.nodes, target, timeout=40)
+        same_chain(cluster.nodes, target)
+        assert watcher.status()["validator_key"] is None
