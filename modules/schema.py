@@ -33,6 +33,8 @@ class Field:
     def describe(self) -> str:
         if self.kind == "int":
             text = f"int {self.lo}..{self.hi}"
+        elif self.kind == "bytes" and self.min_len == self.max_len:
+            text = f"{self.max_len} bytes"
         elif self.kind in ("str", "bytes"):
             text = f"{self.kind} len {self.min_len}..{self.max_len}"
             if self.choices:
