@@ -12,6 +12,7 @@ import click
 
 from cli.audit import audit
 from cli.context import Settings
+from cli.demo import demo
 from cli.genesis import genesis
 from cli.home import init
 from cli.keys import keys
@@ -50,6 +51,7 @@ def _register(group: click.Group) -> None:
         import_,
         start,
         localnet,
+        demo,
     ):
         group.add_command(command)
 
