@@ -129,7 +129,15 @@ def test_audit_path_verifies_and_only_for_its_place() -> None:
     assert node_hash(DOCUMENT["leaf_0"], DOCUMENT["leaf_1"]) == root
 
 
-def test_state_proofs_section_is_a_placeholder_for_state_md() -> None:
+def test_state_proofs_section_matches_the_verifier() -> None:
     text = DOC.read_text(encoding="utf-8")
     section = text.split("## 11. State proofs", 1)[1].split("\n## ", 1)[0]
-    assert "docs/STATE.md" in section
+    assert "STATE.md" in section
+    # The constants the section states are the ones the verifier uses.
+    from chain import smt_proof
+
+    assert smt_proof.LEAF_PREFIX == b"\x00" and "0x00 \\|\\| key_hash" in section
+    assert smt_proof.NODE_PREFIX == b"\x01" and "0x01 \\|\\| left" in section
+    assert smt_proof.EMPTY == bytes(32) and "32 zero bytes" in section
+    for name in ("depth", "empty", "end", "leaf", "siblings"):
+        assert f"`{name}`" in section
