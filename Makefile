@@ -19,7 +19,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy chain storage modules consensus
+	$(BIN)/mypy chain storage modules consensus p2p node cli
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
