@@ -208,6 +208,9 @@ class Driver:
 
     async def _receive_loop(self) -> None:
         async for envelope in self.transport.received():
+            message = envelope.message
+            if isinstance(message, VoteMessage) and message.vote.sig in self._seen:
+                continue  # a copy gossip brought again: nothing new
             await self._send.send(envelope)
 
     async def _gossip_loop(self) -> None:
@@ -516,6 +519,10 @@ class Driver:
             ):
                 self._seen.add(vote.sig)
                 await self._feed(VoteReceived(vote))
+                # Gossip: what one correct validator receives, all do (the
+                # paper's assumption); it also puts both halves of an
+                # equivocation in front of someone.
+                await self.transport.broadcast(message)
         elif isinstance(message, ProposalMessage):
             proposal, block = message.proposal, message.block
             if (

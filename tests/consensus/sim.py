@@ -47,6 +47,7 @@ CHAIN_ID = "egov-sim"
 GENESIS_TIME = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 GENESIS_HASH = sha256(b"sim-genesis")
 TX_POOL = 400
+DELIVERY_GRID = 0.01
 
 
 class Behaviour(StrEnum):
@@ -110,6 +111,13 @@ class Result:
     evidence: int = 0  # pieces of evidence honest nodes recorded
     messages: int = 0
     committed_txs: int = 0
+    max_round: int = 0  # highest round any honest commit was decided in
+    torn_tails: int = 0  # restarts that found (and cut) a torn log append
+    timeline: list[tuple[int, int]] = field(default_factory=list)  # (ms, height)
+
+    def height_at(self, ms: int) -> int:
+        """Highest honest height reached by virtual time ``ms``."""
+        return max((h for t, h in self.timeline if t <= ms), default=0)
 
     @property
     def ok(self) -> bool:
@@ -161,10 +169,12 @@ class Network:
                 return
         low, high = self.schedule.delay_ms
         delay = self.rng.randint(low, high) / 1000
+        # Deliveries fall on a grid of DELIVERY_GRID seconds: messages due
+        # in the same slot arrive in one step of the Trio loop, in order of
+        # sending, which keeps a run cheap without changing what can happen.
+        due = math.ceil((trio.current_time() + delay) / DELIVERY_GRID) * DELIVERY_GRID
         self._seq += 1
-        heapq.heappush(
-            self._heap, (trio.current_time() + delay, self._seq, src, dst, message)
-        )
+        heapq.heappush(self._heap, (due, self._seq, src, dst, message))
         self._wake.set()
 
     async def pump(self) -> None:
@@ -405,6 +415,14 @@ async def _load(cluster: Cluster) -> None:
                 node.app.add_tx(tx)
 
 
+async def _sample(cluster: Cluster, result: Result) -> None:
+    while True:
+        height = max(cluster.height_of(i) for i in cluster.honest)
+        if not result.timeline or result.timeline[-1][1] != height:
+            result.timeline.append((int(trio.current_time() * 1000), height))
+        await trio.sleep(0.25)
+
+
 async def _main(schedule: Schedule) -> Result:
     cluster = Cluster(schedule)
     result = Result(schedule)
@@ -416,6 +434,7 @@ async def _main(schedule: Schedule) -> Result:
                 await nursery.start(node.run)
         nursery.start_soon(_crashes, cluster, nursery)
         nursery.start_soon(_load, cluster)
+        nursery.start_soon(_sample, cluster, result)
         await trio.sleep_until(schedule.heal_ms / 1000)
         result.heal_height = max(cluster.height_of(i) for i in live)
         target = result.heal_height + schedule.extra_heights
@@ -428,7 +447,7 @@ async def _main(schedule: Schedule) -> Result:
                     f"{schedule.liveness_bound_ms} ms after heal"
                 )
                 break
-            await trio.sleep(0.05)
+            await trio.sleep(0.25)
         result.virtual_ms = int(trio.current_time() * 1000)
         nursery.cancel_scope.cancel()
     _final_checks(cluster, result)
@@ -457,9 +476,13 @@ def _final_checks(cluster: Cluster, result: Result) -> None:
     result.heights = {i: cluster.height_of(i) for i in range(cluster.schedule.n)}
     result.decisions = cluster.decisions
     result.messages = cluster.network.sent
-    result.committed_txs = sum(
-        len(b.txs) for b, _ in cluster.nodes[min(cluster.honest)].store.values()
+    first = cluster.nodes[min(cluster.honest)].store
+    result.committed_txs = sum(len(b.txs) for b, _ in first.values())
+    result.max_round = max(
+        (c.round for i in cluster.honest for _, c in cluster.nodes[i].store.values()),
+        default=0,
     )
+    result.torn_tails = cluster.torn_tails
 
 
 def run(schedule: Schedule) -> Result:
