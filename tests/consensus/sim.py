@@ -491,7 +491,7 @@ def run(schedule: Schedule) -> Result:
 
     trio_run._ALLOW_DETERMINISTIC_SCHEDULING = True  # type: ignore[misc]
     trio_run._r.seed(schedule.seed)
-    logging.getLogger("egov.consensus").setLevel(logging.WARNING)
+    logging.getLogger("egov.consensus").setLevel(logging.ERROR)
     clock = trio.testing.MockClock(autojump_threshold=0)
     return trio.run(_main, schedule, clock=clock)
 
