@@ -10,7 +10,8 @@ Designs:
 
 - ``compressed``: ``storage.smt``, the tree the node uses, nodes in a dict.
 - ``compressed+leveldb``: the same through ``storage.store.Store``: prepare,
-  then commit each block in one synced write batch, as the node does.
+  then commit each block in one synced write batch, as the node does, with
+  ``--cache-nodes`` tree nodes cached in memory.
 - ``naive256``: a full-depth 256-level sparse Merkle tree with the same
   hashes and the empty-subtree shortcut (an inner node over two empty
   children is empty), every level stored. Its node count is about
@@ -167,9 +168,9 @@ def run_compressed(work: Workload) -> Result:
     return result
 
 
-def run_leveldb(work: Workload) -> Result:
+def run_leveldb(work: Workload, cache_nodes: int) -> Result:
     directory = tempfile.mkdtemp(prefix="egov-bench-state-")
-    store = Store.open(directory)
+    store = Store.open(directory, cache_nodes=cache_nodes)
     height = 0
 
     def build() -> None:
@@ -393,13 +394,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--naive-max-nodes", type=int, default=30_000_000)
     parser.add_argument("--hexary-max-keys", type=int, default=100_000)
+    parser.add_argument(
+        "--cache-nodes", type=int, default=1_000_000, help="the store's node cache"
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
     designs = args.designs.split(",")
     runners: dict[str, Callable[[Workload], Result]] = {
         "compressed": run_compressed,
-        "compressed+leveldb": run_leveldb,
+        "compressed+leveldb": lambda work: run_leveldb(work, args.cache_nodes),
         "naive256": lambda work: run_naive(work, args.naive_max_nodes),
         "hexary": lambda work: run_hexary(work, args.hexary_max_keys),
     }

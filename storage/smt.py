@@ -108,6 +108,52 @@ class LayeredNodes:
         return node
 
 
+class CachedNodes:
+    """A bounded cache of nodes in front of a slower reader.
+
+    Nodes never change (a hash always names the same bytes), so a cached node
+    is never stale. Two generations approximate LRU at O(1) a read: hits and
+    new entries go to the young dict; when it reaches half the capacity it
+    becomes the old one and the previous old one is dropped.
+    """
+
+    __slots__ = ("base", "_young", "_old", "_half")
+
+    def __init__(self, base: NodeReader, capacity: int) -> None:
+        self.base = base
+        self._young: dict[bytes, bytes] = {}
+        self._old: dict[bytes, bytes] = {}
+        self._half = capacity // 2
+
+    def get(self, node_hash: bytes, /) -> bytes | None:
+        node = self._young.get(node_hash)
+        if node is not None:
+            return node
+        node = self._old.get(node_hash)
+        if node is None:
+            node = self.base.get(node_hash)
+            if node is None:
+                return None
+        self._keep(node_hash, node)
+        return node
+
+    def remember(self, nodes: Mapping[bytes, bytes]) -> None:
+        """Cache nodes just written (the next block reads the top ones)."""
+        for node_hash, node in nodes.items():
+            self._keep(node_hash, node)
+
+    def __len__(self) -> int:
+        return len(self._young) + len(self._old)
+
+    def _keep(self, node_hash: bytes, node: bytes) -> None:
+        if self._half <= 0:
+            return
+        self._young[node_hash] = node
+        if len(self._young) >= self._half:
+            self._old = self._young
+            self._young = {}
+
+
 def encode_leaf(key: bytes, value: bytes) -> bytes:
     return b"".join(
         (
