@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -33,9 +34,10 @@ import click
 from chain.keys import PrivateKey, dev_key
 from chain.tx import SignedTx, TxBody
 from cli.client import ApiError, ClientError, NodeClient
-from cli.context import node_option
+from cli.context import node_option, note
 from cli.errors import Failed
-from node.devnet import authority_key
+from cli.keys import read_key, write_key
+from node.devnet import DEV_AUTHORITIES, authority_key
 
 REGIONS = ("kyiv", "lviv", "odesa", "kharkiv", "dnipro")
 NAMES = (
@@ -834,6 +836,19 @@ class DemoRunner:
                 chain.close()
 
 
+def write_dev_keys(directory: Path) -> list[tuple[Path, str, PrivateKey]]:
+    """The development authorities' key files, named after their seeds."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for seed, name, _ in DEV_AUTHORITIES:
+        path = directory / f"{seed.rsplit('/', 1)[1]}.key"
+        key = authority_key(seed)
+        if not (path.exists() and read_key(path).public == key.public):
+            write_key(path, key)
+        written.append((path, name, key))
+    return written
+
+
 @click.command("demo")
 @node_option
 @click.option(
@@ -843,26 +858,37 @@ class DemoRunner:
     show_default=True,
     help="How many demo citizens to enrol (or reuse).",
 )
-def demo(node_url: str, citizens: int) -> None:
+@click.option(
+    "--write-keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Only write the development authorities' key files to this directory.",
+)
+def demo(node_url: str, citizens: int, keys_dir: Path | None) -> None:
     """Play the demo scenario once against a development chain.
 
     Enrols citizens and exercises every module: a land transfer and a
     mortgage, an auction, a ballot, a citizens' proposal and a petition.
     It signs with the INSECURE development keys, so the chain must be one
-    made from the development genesis (egov localnet).
+    made from the development genesis (egov localnet). With --write-keys
+    it writes those keys to files instead, to act as the agencies by hand.
     """
+    if keys_dir is not None:
+        for path, name, key in write_dev_keys(keys_dir):
+            click.echo(f"{str(path):<24} {key.public.hex()[:16]}...  {name}")
+        note("warning: INSECURE development keys; for a local network only")
+        return
     stats = Stats()
     started = time.monotonic()
     try:
         chain = Chain([node_url])
+        try:
+            Scenario(chain, citizens, stats, log=click.echo).run()
+        finally:
+            chain.close()
     except DemoError as exc:
-        raise Failed(exc.code, exc.message) from exc
-    try:
-        Scenario(chain, citizens, stats, log=click.echo).run()
-    except (DemoError, ClientError) as exc:
-        code = getattr(exc, "code", "demo.failed")
-        raise Failed(code, f"{exc} (during: {stats.phase})") from exc
-    finally:
-        chain.close()
+        raise Failed(exc.code, f"{exc.message} (during: {stats.phase})") from exc
+    except ClientError as exc:
+        raise Failed(exc.code, f"{exc.message} (during: {stats.phase})") from exc
     click.echo(summarize(stats, time.monotonic()))
     click.echo(f"done in {time.monotonic() - started:.0f} s")
