@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/egov localnet --validators 4 --dir .localnet
+	$(BIN)/egov localnet --validators 4 --dir .localnet --demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
