@@ -522,7 +522,7 @@ class Driver:
                 # Gossip: what one correct validator receives, all do (the
                 # paper's assumption); it also puts both halves of an
                 # equivocation in front of someone.
-                await self.transport.broadcast(message)
+                await self.transport.broadcast(message, exclude=peer)
         elif isinstance(message, ProposalMessage):
             proposal, block = message.proposal, message.block
             if (

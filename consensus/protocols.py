@@ -76,8 +76,11 @@ class Envelope:
 class Transport(Protocol):
     """Authenticated links to the other validators."""
 
-    async def broadcast(self, message: ConsensusMessage) -> None:
-        """Send to every connected peer; best effort, never blocks for long."""
+    async def broadcast(
+        self, message: ConsensusMessage, *, exclude: PeerId | None = None
+    ) -> None:
+        """Send to every connected peer but ``exclude``; best effort, never
+        blocks for long."""
         ...
 
     async def send(self, peer: PeerId, message: ConsensusMessage) -> None:

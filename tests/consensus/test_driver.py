@@ -30,7 +30,9 @@ class Alone:
     def __init__(self) -> None:
         self.sent: list[ConsensusMessage] = []
 
-    async def broadcast(self, message: ConsensusMessage) -> None:
+    async def broadcast(
+        self, message: ConsensusMessage, *, exclude: PeerId | None = None
+    ) -> None:
         self.sent.append(message)
 
     async def send(self, peer: PeerId, message: ConsensusMessage) -> None:
