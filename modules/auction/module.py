@@ -169,6 +169,7 @@ class AuctionModule(Module):
             "scheduled_close": args["closes_at"],
             "start_price": args["start_price"],
             "status": "open",
+            "withdrawn_award": None,
         }
         self._save(state, auction)
         state.put(f"open/{_key(aid)}", 1)
@@ -435,6 +436,8 @@ class AuctionModule(Module):
         if auction["status"] == "reveal":
             unschedule(state, auction["reveal_until"], "reveal", _key(auction["id"]))
         self._unschedule_payment(state, auction)
+        # an award the sale can no longer honour is kept for the record only
+        auction["withdrawn_award"], auction["award"] = auction["award"], None
         self._end(ctx, state, auction, "cancelled", args["reason"])
         ctx.emit("cancelled", auction=auction["id"], reason=args["reason"])
 

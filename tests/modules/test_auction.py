@@ -677,7 +677,9 @@ def test_arrest_blocks_award_transfer_and_allows_cancel(s: Scene) -> None:
     s.w.fails("registry.encumbered", s.fund, "auction", "confirm_payment", auction=aid)
     assert s.auction(aid)["status"] == "awarded"  # the failure rolled back
     s.w.ok(s.fund, "auction", "cancel", auction=aid, reason="record arrested")
-    assert s.auction(aid)["status"] == "cancelled"
+    a = s.auction(aid)
+    assert a["status"] == "cancelled" and a["award"] is None
+    assert a["withdrawn_award"]["bidder"] == s.p("a")
     assert s.plot()["sale"] is None
 
 
