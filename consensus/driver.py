@@ -43,6 +43,7 @@ from chain.votes import (
     bft_time,
 )
 from consensus.core import Consensus
+from consensus.errors import StoreInconsistent
 from consensus.inputs import (
     BlockValidated,
     HeightReady,
@@ -175,10 +176,21 @@ class Driver:
         if last > 0:
             stored = self.app.stored_block(last)
             if stored is None:
-                raise RuntimeError(f"application has no block at its height {last}")
+                raise StoreInconsistent(last)
             self._last = stored
             self._height_time = bft_time(stored[1], self.app.validators(last))
         height = last + 1
+        signed = self.wal.last_signed
+        if signed is not None and signed[0] > height:
+            # We signed at a height the store has not reached: blocks we
+            # decided were lost. The log will refuse to sign below that
+            # height; block sync can still bring the store forward.
+            self._log(
+                logging.ERROR,
+                "event=store_behind_log height=%d last_signed_height=%d",
+                height,
+                signed[0],
+            )
         own: list[Vote | Proposal] = []
         for record in self.wal.at_height(height):
             own.append(record.message)
