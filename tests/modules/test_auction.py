@@ -727,3 +727,22 @@ def test_queries_are_safe_on_bad_parameters(s: Scene) -> None:
     assert s.w.query("auction", "auction", id=42) is None
     assert s.w.query("auction", "bidder", person="") == []
     assert s.w.query("auction", "price", id=1, time=0) is None
+
+
+def test_bid_limit_from_genesis_config() -> None:
+    w = World.create(
+        modules=["identity", "auction"], module_config={"auction": {"max_bids": 2}}
+    )
+    fund, _ = w.official("Fund", "auctioneer")
+    t0 = w.time
+    aid = int(
+        w.ok(fund, "auction", "create", **terms(t0, "english"))
+        .events[0]
+        .attrs["auction"]
+    )
+    w.time = t0 + 20 * SEC
+    for i, amount in enumerate((100_000, 101_000)):
+        key, _ = w.enrol(f"b{i}")
+        w.ok(key, "auction", "bid", auction=aid, amount=amount)
+    key, _ = w.enrol("late")
+    w.fails("auction.too_many_bids", key, "auction", "bid", auction=aid, amount=10**6)

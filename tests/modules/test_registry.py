@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chain.keys import PrivateKey
-from modules.errors import ModuleConfigError
+from modules.errors import ModuleConfigError, ModuleError
 from modules.registry import RegistryModule
 from tests.modules.harness import World
 
@@ -684,3 +684,36 @@ def test_queries_are_safe_on_bad_parameters(s: Scene) -> None:
     assert s.w.query("registry", "history", register="land", id="none") == []
     assert s.w.query("registry", "owner", person="") == []
     assert s.w.query("registry", "offer", id="1") is None
+
+
+# --- interface ----------------------------------------
+
+
+def call(s: Scene, method: str, **kwargs: Any) -> Any:
+    """Call the registry interface as another module would, outside a tx."""
+    host = s.w.host
+    ctx = host._ctx(s.w.kv, "auction", s.w.height, s.w.time)
+    return ctx.call("registry", method, **kwargs)
+
+
+def test_interface_may_sell_lock_and_award(s: Scene) -> None:
+    s.register_land(olena=1)
+    rid = {"register": "land", "record": LAND}
+    assert call(s, "may_sell", person=s.p("olena"), **rid)
+    assert not call(s, "may_sell", person=s.p("petro"), **rid)
+    assert call(s, "is_transferable", **rid)
+    assert call(s, "record", register="ships", record="x") is None
+    with pytest.raises(ModuleError) as info:
+        call(s, "transfer_by_award", winner=s.p("petro"), ref="a/1", price=5, **rid)
+    assert info.value.code == "registry.not_locked"
+    call(s, "lock_for_sale", seller=s.p("olena"), ref="a/1", **rid)
+    assert not call(s, "may_sell", person=s.p("olena"), **rid)
+    assert call(s, "unlock_sale", ref="a/2", **rid) is False
+    with pytest.raises(ModuleError) as info:
+        call(s, "transfer_by_award", winner=s.p("petro"), ref="a/2", price=5, **rid)
+    assert info.value.code == "registry.not_locked"
+    call(s, "transfer_by_award", winner=s.p("petro"), ref="a/1", price=5, **rid)
+    rec = s.record()
+    assert rec["owners"] == [{"person": s.p("petro"), "share": 1}]
+    assert rec["sale"] is None and rec["version"] == 3
+    assert call(s, "unlock_sale", ref="a/1", **rid) is False
