@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from bench.ceiling import verify_rate
+from bench.ceiling import verify_rates
 
 
 class Ceiling:
@@ -20,17 +20,27 @@ class Ceiling:
 
     def __init__(self) -> None:
         self.samples: list[float] = []
+        self.cpu_samples: list[float] = []
 
     def sample(self, seconds: float = 0.5) -> float:
-        rate = verify_rate(seconds)
-        self.samples.append(rate)
-        return rate
+        wall, cpu = verify_rates(seconds)
+        self.samples.append(wall)
+        self.cpu_samples.append(cpu)
+        return wall
 
     @property
     def value(self) -> float:
+        """Per wall second: the median sample."""
         if not self.samples:
             self.sample()
         return statistics.median(self.samples)
+
+    @property
+    def cpu(self) -> float:
+        """Per CPU second: the median sample."""
+        if not self.cpu_samples:
+            self.sample()
+        return statistics.median(self.cpu_samples)
 
 
 def median(values: Sequence[float]) -> float:

@@ -28,6 +28,23 @@ MAX_DEPTH = 32
 
 Value = Any  # None | bool | int | bytes | str | list[Value] | dict[str, Value]
 
+# Byte strings already known to be canonical (decoded and re-encoded equal,
+# or produced by encode). Whether bytes are canonical depends on nothing but
+# the bytes, so remembering the verdict skips the re-encoding when the same
+# value comes back: a state record read again in the next transaction, a
+# transaction seen by the mempool and then in a block. Bounded; emptied when
+# full. Only small values are kept, since big ones (blocks) rarely repeat.
+_KNOWN_CANONICAL: dict[bytes, None] = {}
+_KNOWN_MAX_ENTRIES = 1 << 16
+_KNOWN_MAX_SIZE = 4096
+
+
+def _remember(data: bytes) -> None:
+    if len(data) <= _KNOWN_MAX_SIZE:
+        if len(_KNOWN_CANONICAL) >= _KNOWN_MAX_ENTRIES:
+            _KNOWN_CANONICAL.clear()
+        _KNOWN_CANONICAL[data] = None
+
 
 def _canonical(value: Value, depth: int) -> Value:
     """Return ``value`` with maps rebuilt in sorted order; refuse what's not allowed.
@@ -104,6 +121,7 @@ def encode(value: Value) -> bytes:
         raise EncodingError(
             f"encoding is {len(packed)} bytes", code="encoding.too_large"
         )
+    _remember(packed)
     return packed
 
 
@@ -139,6 +157,8 @@ def decode(data: bytes, *, max_size: int = MAX_ENCODED) -> Value:
         ) from exc
     except RecursionError as exc:
         raise EncodingError("nesting too deep", code="encoding.too_deep") from exc
+    if len(data) <= _KNOWN_MAX_SIZE and data in _KNOWN_CANONICAL:
+        return value
     if encode(value) != data:
         raise EncodingError("not in canonical form", code="encoding.non_canonical")
     return value
