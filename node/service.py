@@ -138,8 +138,11 @@ class PeerTransport:
         self.peers = peers
         self._send, self._receive = trio.open_memory_channel[Envelope](1024)
 
-    async def broadcast(self, message: ConsensusMessage) -> None:
-        self.peers.broadcast(to_value(message))
+    async def broadcast(
+        self, message: ConsensusMessage, *, exclude: str | None = None
+    ) -> None:
+        skip = None if exclude is None else bytes.fromhex(exclude)
+        self.peers.broadcast(to_value(message), exclude=skip)
 
     async def send(self, peer: str, message: ConsensusMessage) -> None:
         self.peers.send(bytes.fromhex(peer), to_value(message))
