@@ -289,6 +289,10 @@ class Scenario:
         self.fund = authority("authority/auctions", "State Property Fund")
         self.commission = authority("authority/elections", "Election Commission")
         self.council = authority("authority/kyiv", "Kyiv City Council")
+        # The demo's own officials sign its steady load, so that whoever uses
+        # the agencies' keys by hand meanwhile never races the demo for nonces.
+        self.clerk = Actor("Registry clerk (demo)", dev_key("demo/clerk"))
+        self.secretary = Actor("Council secretary (demo)", dev_key("demo/secretary"))
         self.proposal_ballot = ""
 
     def pick(self, start: int, count: int) -> list[Actor]:
@@ -306,6 +310,8 @@ class Scenario:
                 raise DemoError("demo.genesis", f"{agency.name} is not enrolled")
             agency.person = person
         self.enrol()
+        self.appoint(self.clerk, "identity_authority")
+        self.appoint(self.secretary, "petition_addressee:kyiv_council")
         auction = self.open_auction()
         self.bid(auction)
         ballot = self.official_ballot()
@@ -349,6 +355,25 @@ class Scenario:
             f"identity: {len(new)} citizens enrolled, {len(self.people) - len(new)}"
             f" already enrolled ({ids[0]} .. {ids[-1]})"
         )
+
+    def appoint(self, official: Actor, role: str) -> None:
+        """Enrol ``official`` unless enrolled, and grant ``role`` unless held."""
+        person = self.chain.person_of(official.key)
+        if person is None:
+            args = {
+                "key": official.key.public,
+                "name": official.name,
+                "kind": "official",
+                "attributes": {},
+            }
+            result = self.chain.run(self.ministry, "identity", "enrol", args)
+            person = str(event(result, "identity.enrolled")["person"])
+        official.person = person
+        record = self.chain.query("identity", "person", id=person) or {}
+        if role not in record.get("roles", []):
+            args = {"person": person, "role": role}
+            self.chain.run(self.ministry, "identity", "grant_role", args)
+            self.log(f"identity: {person} ({official.name}) granted {role}")
 
     # --- registry -------------------------------------------------------------
 
@@ -572,7 +597,7 @@ class Scenario:
         self.phase("petition: collecting signatures")
         author, *signers = self.pick(12, MIN_CITIZENS)
         pid, threshold = submit_petition(
-            self.chain, author, self.council, "Bring trolleybus 16 back to Podil"
+            self.chain, author, self.secretary, "Bring trolleybus 16 back to Podil"
         )
         self.stats.petitions += 1
         signers = signers[:threshold]
@@ -589,7 +614,7 @@ class Scenario:
             f"petition: {pid} by {author.person} signed by"
             f" {', '.join(s.person for s in signers)}: threshold reached"
         )
-        answer_petition(self.chain, self.council, pid)
+        answer_petition(self.chain, self.secretary, pid)
         self.stats.answered += 1
         self.log(f"petition: {pid} answered by the Kyiv City Council: supported")
 
@@ -661,7 +686,7 @@ class SteadyLoad:
         mover = people[(self.turn * 7) % len(people)]
         region = REGIONS[self.turn % len(REGIONS)]
         self.send(
-            self.s.ministry,
+            self.s.clerk,
             "identity",
             "set_attributes",
             {"person": mover.person, "attributes": {"region": region}},
@@ -729,7 +754,8 @@ class SteadyLoad:
                 "decision": "supported",
                 "text": "The council will install it this spring.",
             }
-            self._petition_tx(self.s.council, "respond", args, self.answered, "wait")
+            council = self.s.secretary
+            self._petition_tx(council, "respond", args, self.answered, "wait")
 
     def _petition_tx(
         self,
