@@ -77,7 +77,8 @@ class Ctx:
     ``person`` is the identity of the signer (stable across key rotation);
     ``sender`` the key that signed. Both are None in end-of-block steps.
     ``call`` routes to another module's declared interface within the same
-    transaction, so its writes commit or roll back together with ours.
+    transaction, so its writes commit or roll back together with ours; the
+    callee sees the caller's name in ``via``.
     """
 
     chain_id: str
@@ -89,6 +90,7 @@ class Ctx:
     caller: Callable[[str, str, dict[str, Any]], Any]
     events: list[Event] = field(default_factory=list)
     module: str = ""
+    via: str = ""  # the module whose interface call this is; "" for a transaction
 
     def emit(self, type_: str, **attrs: Any) -> None:
         self.events.append(Event(f"{self.module}.{type_}", attrs))

@@ -116,6 +116,7 @@ class ModuleHost:
             caller=ctx.caller,
             events=ctx.events,
             module=target,
+            via=ctx.module,
         )
         return getattr(module, method)(callee, State(kv, target), **kwargs)
 

@@ -67,7 +67,12 @@ class RegistryModule(RegistryTransfers):
     def lock_for_sale(
         self, ctx: Ctx, state: State, register: str, record: str, seller: str, ref: str
     ) -> None:
-        """Reserve the record for a sale named ``ref`` (``auction/7``)."""
+        """Reserve the record for a sale named ``ref`` (``auction/7``).
+
+        A module may only lock under its own name (``ref`` starts with the
+        calling module's name), so one module cannot act on another's sale.
+        """
+        _require_own_ref(ctx, ref)
         self.assert_may_sell(ctx, state, register, record, seller)
         rec = self._active(state, register, record)
         rec["sale"] = {"ref": ref, "seller": seller}
@@ -83,6 +88,8 @@ class RegistryModule(RegistryTransfers):
         End-of-block steps call this, and they must not fail.
         """
         rec = self.record(ctx, state, register, record)
+        if not ref.startswith(f"{ctx.via}/"):
+            return False
         if rec is None or rec["sale"] is None or rec["sale"]["ref"] != ref:
             return False
         rec["sale"] = None
@@ -102,6 +109,7 @@ class RegistryModule(RegistryTransfers):
         price: int,
     ) -> None:
         """Make ``winner`` the sole owner on the authority of the award ``ref``."""
+        _require_own_ref(ctx, ref)
         rec = self._active(state, register, record)
         if rec["sale"] is None or rec["sale"]["ref"] != ref:
             raise fail("not_locked", f"record {record} is not being sold by {ref}")
@@ -180,3 +188,10 @@ class RegistryModule(RegistryTransfers):
         if isinstance(oid, bool) or not isinstance(oid, int):
             return None
         return state.get(f"offer/{oid}")
+
+
+def _require_own_ref(ctx: Ctx, ref: str) -> None:
+    if not ctx.via or not ref.startswith(f"{ctx.via}/"):
+        raise ModuleError(
+            "registry.forbidden", f"sale {ref!r} is not the calling module's"
+        )

@@ -704,16 +704,23 @@ def test_interface_may_sell_lock_and_award(s: Scene) -> None:
     assert call(s, "is_transferable", **rid)
     assert call(s, "record", register="ships", record="x") is None
     with pytest.raises(ModuleError) as info:
-        call(s, "transfer_by_award", winner=s.p("petro"), ref="a/1", price=5, **rid)
+        call(
+            s, "transfer_by_award", winner=s.p("petro"), ref="auction/1", price=5, **rid
+        )
     assert info.value.code == "registry.not_locked"
-    call(s, "lock_for_sale", seller=s.p("olena"), ref="a/1", **rid)
+    with pytest.raises(ModuleError) as info:  # only under the caller's own name
+        call(s, "lock_for_sale", seller=s.p("olena"), ref="vote/1", **rid)
+    assert info.value.code == "registry.forbidden"
+    call(s, "lock_for_sale", seller=s.p("olena"), ref="auction/1", **rid)
     assert not call(s, "may_sell", person=s.p("olena"), **rid)
-    assert call(s, "unlock_sale", ref="a/2", **rid) is False
+    assert call(s, "unlock_sale", ref="auction/2", **rid) is False
     with pytest.raises(ModuleError) as info:
-        call(s, "transfer_by_award", winner=s.p("petro"), ref="a/2", price=5, **rid)
+        call(
+            s, "transfer_by_award", winner=s.p("petro"), ref="auction/2", price=5, **rid
+        )
     assert info.value.code == "registry.not_locked"
-    call(s, "transfer_by_award", winner=s.p("petro"), ref="a/1", price=5, **rid)
+    call(s, "transfer_by_award", winner=s.p("petro"), ref="auction/1", price=5, **rid)
     rec = s.record()
     assert rec["owners"] == [{"person": s.p("petro"), "share": 1}]
     assert rec["sale"] is None and rec["version"] == 3
-    assert call(s, "unlock_sale", ref="a/1", **rid) is False
+    assert call(s, "unlock_sale", ref="auction/1", **rid) is False
