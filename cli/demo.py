@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 
 from chain.keys import PrivateKey, dev_key
 from chain.tx import SignedTx, TxBody
@@ -131,10 +132,11 @@ class Chain:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         poll: float = 0.25,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not urls:
             raise DemoError("demo.no_node", "no node to talk to")
-        self.clients = [NodeClient(u) for u in urls]
+        self.clients = [NodeClient(u, transport=transport) for u in urls]
         self.sleep, self.clock, self.poll = sleep, clock, poll
         self._nonces: dict[bytes, int] = {}
         self.chain_id = str(self._call(lambda c: c.status())["chain_id"])
