@@ -188,3 +188,14 @@ def pop_due(state: State, now: int) -> Iterator[tuple[int, str, str]]:
     for ts, kind, item, path in due:
         state.delete(path)
         yield ts, kind, item
+
+
+def param_int(params: dict[str, Any], name: str) -> int | None:
+    """A query parameter as a positive-or-zero integer: an int, or decimal
+    digits (HTTP query strings carry text); None for anything else."""
+    value = params.get(name)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value) if len(value) <= 18 else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value

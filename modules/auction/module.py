@@ -36,7 +36,16 @@ from typing import TYPE_CHECKING, Any
 
 from modules.auction import rules
 from modules.auction.rules import KINDS, SEALED
-from modules.base import Ctx, Module, action, pop_due, query, schedule, unschedule
+from modules.base import (
+    Ctx,
+    Module,
+    action,
+    param_int,
+    pop_due,
+    query,
+    schedule,
+    unschedule,
+)
 from modules.errors import ModuleError
 from modules.schema import PERSON, Bool, Bytes, Int, Str
 from modules.state import State
@@ -595,8 +604,8 @@ class AuctionModule(Module):
     @query("auction")
     def q_auction(self, state: State, params: dict[str, Any]) -> Any:
         """The auction with its bids; a sealed amount appears once revealed."""
-        aid = params.get("id")
-        if isinstance(aid, bool) or not isinstance(aid, int) or aid < 1:
+        aid = param_int(params, "id")
+        if aid is None or aid < 1:
             return None
         auction = state.get(f"auction/{_key(aid)}")
         if auction is None:
@@ -633,8 +642,8 @@ class AuctionModule(Module):
     @query("price")
     def q_price(self, state: State, params: dict[str, Any]) -> Any:
         """A dutch auction's asking price at ``time`` (ms)."""
-        aid, time = params.get("id"), params.get("time")
-        if not isinstance(aid, int) or not isinstance(time, int) or aid < 1:
+        aid, time = param_int(params, "id"), param_int(params, "time")
+        if aid is None or time is None or aid < 1:
             return None
         auction = state.get(f"auction/{_key(aid)}")
         if auction is None or auction["kind"] != "dutch":

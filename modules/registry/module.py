@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.base import Ctx, interface, query
+from modules.base import Ctx, interface, param_int, query
 from modules.errors import ModuleError
 from modules.registry.common import RECORD_ID_RE, blocking_kinds, fail, owner_ids
 from modules.registry.transfers import RegistryTransfers
@@ -184,8 +184,8 @@ class RegistryModule(RegistryTransfers):
 
     @query("offer")
     def q_offer(self, state: State, params: dict[str, Any]) -> Any:
-        oid = params.get("id")
-        if isinstance(oid, bool) or not isinstance(oid, int):
+        oid = param_int(params, "id")
+        if oid is None:
             return None
         return state.get(f"offer/{oid}")
 

@@ -182,3 +182,13 @@ def test_bad_args_fail_with_args_invalid(world: World) -> None:
     )
     world.fails("tx.unknown_action", ADMIN, "identity", "fly")
     world.fails("tx.unknown_module", ADMIN, "nothing", "fly")
+
+
+def test_param_int_reads_http_text_and_ints() -> None:
+    from modules.base import param_int
+
+    assert param_int({"id": "12"}, "id") == 12
+    assert param_int({"id": 12}, "id") == 12
+    for bad in ("p1", "-3", "", "١٢", True, None, "9" * 40):
+        assert param_int({"id": bad}, "id") is None
+    assert param_int({}, "id") is None
