@@ -137,6 +137,10 @@ def render(
     return "\n".join(lines)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def stop_all(procs: list[Proc]) -> None:
     for proc in procs:
         if proc.process.poll() is None:
@@ -214,6 +218,10 @@ def localnet(
         click.echo(
             f"created {count} homes in {root} (INSECURE development keys)", err=True
         )
+    # SIGTERM, and SIGINT even when a shell started us in the background
+    # (which ignores SIGINT), stop the network the way Ctrl-C does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     procs = [launch(home) for home in homes]
     started = time.monotonic()
     demo_runner = None
