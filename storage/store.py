@@ -13,6 +13,9 @@ Invariants:
    always the set of entries under the committed state root.
 4. Blocks, commits and results are opaque bytes here; their meaning belongs
    to ``chain``.
+5. Tree nodes read or written are kept in a bounded in-memory cache. Nodes
+   never change, so the cache is never stale; nodes enter it only once their
+   batch is written.
 
 Key layout (one prefix byte, heights as 8 bytes big endian so that they sort
 in numeric order):
