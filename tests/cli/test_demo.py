@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from chain.keys import dev_key, load_key
 from chain.tx import SignedTx
-from cli.demo import Actor, Chain, DemoError, Stats, summarize
+from cli.demo.chain import Actor, Chain, DemoError, Stats
+from cli.demo.load import summarize
 from cli.main import main
 from node.devnet import authority_key
 
