@@ -10,9 +10,9 @@ A realistic mix of every module, valid in order on a fresh development chain
   registrar role;
 - ``open_txs`` (a later block): citizens submit petitions to the president,
   whose office publishes them;
-- ``load_txs`` is the measured mix, one fifth each: identity key rotations,
-  vehicle registrations by the clerks, english auction bids, ballot casts
-  (each a change of vote), petition signatures.
+- ``load_txs`` is the measured mix, one fifth each: petition signatures,
+  ballot casts (each a change of vote), english auction bids, vehicle
+  registrations by the clerks, identity key rotations.
 
 Nonces and rotated keys are tracked here, so every list is valid in the order
 given, and each later list continues the earlier ones. Person ids follow from
@@ -30,7 +30,10 @@ from chain.keys import PrivateKey, dev_key
 from chain.tx import SignedTx, TxBody
 from node.devnet import authority_key
 
-KINDS = ("identity", "registry", "auction", "vote", "petition")
+# A citizen's turn: one of each, the key rotation last, so that the citizen's
+# next transaction (a whole round of citizens later) signs with a key that
+# a node's committed state already knows.
+KINDS = ("petition", "vote", "auction", "registry", "identity")
 AUCTIONS = 50
 BALLOTS = 10
 CLERKS = 20
@@ -156,8 +159,10 @@ class Workload:
 
     def open_txs(self) -> list[SignedTx]:
         """A later block: petitions submitted by citizens, then published."""
-        president = authority_key("authority/president")
-        out = [
+        return self.petition_txs() + self.publish_txs()
+
+    def petition_txs(self) -> list[SignedTx]:
+        return [
             self.sign(
                 self.citizens[i % len(self.citizens)],
                 "petition",
@@ -168,11 +173,14 @@ class Workload:
             )
             for i in range(self.petitions)
         ]
-        out += [
+
+    def publish_txs(self) -> list[SignedTx]:
+        """The president's office publishes them (after they are committed)."""
+        president = authority_key("authority/president")
+        return [
             self.sign(president, "petition", "publish", petition=f"pt{i + 1}")
             for i in range(self.petitions)
         ]
-        return out
 
     # --- the measured mix -----------------------------------------------------
 
