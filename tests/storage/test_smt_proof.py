@@ -240,3 +240,36 @@ def test_decode_accepts_only_what_encode_gives(encoded: dict[str, Any]) -> None:
     except MalformedProof:
         return
     assert encode_proof(proof) == encoded
+
+
+def test_the_example_in_docs_state_md() -> None:
+    """A fixed vector: the map, root and proofs shown in docs/STATE.md."""
+    tree = tree_of({b"id/alice": b"enrolled", b"reg/1": b"parcel", b"reg/2": b"house"})
+    assert tree.root.hex() == (
+        "af4d2dacbfd478365f36e6ed2e8fe6476da6ed013e366ba08d41ded08d6fcd52"
+    )
+    top = "bae3feb55ecdd0f431013d74a380deeb7a347f54f64a67ed2507b1b1c6a1eae7"
+    present = {
+        "depth": 4,
+        "empty": "60",
+        "end": 0,
+        "leaf": [],
+        "siblings": [
+            top,
+            "c0acab9aedcccd16d7136ecf0947e87adc4dff020b0f86e5f7981a04cb7821ab",
+        ],
+    }
+    absent = {
+        "depth": 3,
+        "empty": "40",
+        "end": 1,
+        "leaf": [],
+        "siblings": [
+            top,
+            "92077d12bc4d96d899224856f4c77e007e2316d446fadfd689934e64d99b1a46",
+        ],
+    }
+    assert proof_to_json(tree.prove(b"id/alice")) == present
+    assert proof_to_json(tree.prove(b"reg/9")) == absent
+    assert verify(tree.root, b"id/alice", b"enrolled", proof_from_json(present))
+    assert verify(tree.root, b"reg/9", None, proof_from_json(absent))
