@@ -60,6 +60,7 @@ from consensus.messages import (
     ConsensusMessage,
     EvidenceMessage,
     ProposalMessage,
+    StatusMessage,
     VoteMessage,
 )
 from consensus.outputs import (
@@ -145,7 +146,8 @@ class Driver:
         self._pol: list[VoteMessage] = []  # proof-of-lock prevotes we relayed
         self._seen: set[bytes] = set()  # signatures already checked and fed
         self._pending_evidence: dict[bytes, DuplicateVoteEvidence] = {}
-        self._ahead: dict[PeerId, int] = {}
+        self._peer_heights: dict[PeerId, int] = {}  # from their status
+        self._catch_up_turn = 0
         self._nursery: trio.Nursery | None = None
 
     # -- running --------------------------------------------------------------
@@ -232,6 +234,7 @@ class Driver:
             await trio.sleep(interval)
             state = self.core.state
             now = None if state is None else (state.height, state.round, state.step)
+            await self.transport.broadcast(self._status())
             if now is not None and now == previous:
                 # Nothing moved for a whole tick: our messages may be lost.
                 for message in self._own:
@@ -242,18 +245,27 @@ class Driver:
                 await self._request_catch_up()
             previous = now
 
+    def _status(self) -> StatusMessage:
+        if self._last is None:
+            return StatusMessage(0, self.config.genesis_hash)
+        block = self._last[0]
+        return StatusMessage(block.height, block.hash())
+
     async def _request_catch_up(self) -> None:
+        """Ask a peer whose own status says it has committed our height;
+        take turns among such peers, in case one does not answer."""
         height = self.core.height
-        ahead = [(h, peer) for peer, h in self._ahead.items() if h > height]
+        ahead = sorted(p for p, h in self._peer_heights.items() if h >= height)
         if not ahead:
             return
-        _, peer = max(ahead)
+        peer = ahead[self._catch_up_turn % len(ahead)]
+        self._catch_up_turn += 1
         self._log(
             logging.INFO,
             "event=catch_up_request height=%d peer=%s peer_height=%d",
             height,
             peer,
-            self._ahead[peer],
+            self._peer_heights[peer],
         )
         await self.transport.send(peer, BlockRequest(height, MAX_BATCH))
 
@@ -474,7 +486,6 @@ class Driver:
         self._own = []
         self._pol = []
         self._seen = set()
-        self._ahead = {p: h for p, h in self._ahead.items() if h > height}
         if height % WAL_COMPACT_EVERY == 0:
             self.wal.compact(height)
         return HeightReady(
@@ -526,9 +537,7 @@ class Driver:
         message, peer = envelope.message, envelope.peer
         if isinstance(message, VoteMessage):
             vote = message.vote
-            if self._fresh(peer, vote.height, vote.sig) and vote.verify(
-                self.config.chain_id
-            ):
+            if self._fresh(vote.height, vote.sig) and vote.verify(self.config.chain_id):
                 self._seen.add(vote.sig)
                 await self._feed(VoteReceived(vote))
                 # Gossip: what one correct validator receives, all do (the
@@ -538,7 +547,7 @@ class Driver:
         elif isinstance(message, ProposalMessage):
             proposal, block = message.proposal, message.block
             if (
-                self._fresh(peer, proposal.height, proposal.sig)
+                self._fresh(proposal.height, proposal.sig)
                 and block.hash() == proposal.block_hash
                 and proposal.verify(self.config.chain_id)
             ):
@@ -547,6 +556,8 @@ class Driver:
                     await self._feed(ProposalReceived(proposal))
         elif isinstance(message, EvidenceMessage):
             await self._evidence(message.evidence, gossip=False)
+        elif isinstance(message, StatusMessage):
+            self._peer_heights[peer] = message.height
         elif isinstance(message, BlockRequest):
             await self._serve_blocks(peer, message)
         else:
@@ -571,11 +582,9 @@ class Driver:
         self._block_rounds[key] = slot
         return True
 
-    def _fresh(self, peer: PeerId, height: int, sig: bytes) -> bool:
+    def _fresh(self, height: int, sig: bytes) -> bool:
         """Worth checking: for this height or the next, and not seen yet."""
         current = self.core.height
-        if height > current:
-            self._ahead[peer] = max(height, self._ahead.get(peer, 0))
         return current <= height <= current + 1 and sig not in self._seen
 
     async def _serve_blocks(self, peer: PeerId, request: BlockRequest) -> None:

@@ -5,6 +5,7 @@ The maps have the shapes p2p's codec declares (``{"type": ..., fields}``):
     proposal        {"block": bin, "proposal": map, "type": "proposal"}
     vote            {"type": "vote", "vote": map}
     evidence        {"evidence": map, "type": "evidence"}
+    status          {"hash": bin, "height": int, "type": "status"}
     block_request   {"count": int, "from_height": int, "type": "block_request"}
     block_response  {"blocks": [{"block": bin, "commit": map}, ...],
                      "type": "block_response"}
@@ -46,6 +47,16 @@ class EvidenceMessage:
 
 
 @dataclass(frozen=True)
+class StatusMessage:
+    """The sender's last committed height and block hash (0 and the genesis
+    hash before block 1); sent every gossip tick, it tells a validator that
+    is behind whom to ask for blocks."""
+
+    height: int
+    hash: bytes
+
+
+@dataclass(frozen=True)
 class BlockRequest:
     """Send me the decided blocks with their commits from ``from_height``."""
 
@@ -59,7 +70,12 @@ class BlockResponse:
 
 
 ConsensusMessage = (
-    ProposalMessage | VoteMessage | EvidenceMessage | BlockRequest | BlockResponse
+    ProposalMessage
+    | VoteMessage
+    | EvidenceMessage
+    | StatusMessage
+    | BlockRequest
+    | BlockResponse
 )
 
 
@@ -74,6 +90,8 @@ def to_value(message: ConsensusMessage) -> dict[str, Any]:
         return {"type": "vote", "vote": message.vote.to_value()}
     if isinstance(message, EvidenceMessage):
         return {"evidence": message.evidence.to_value(), "type": "evidence"}
+    if isinstance(message, StatusMessage):
+        return {"hash": message.hash, "height": message.height, "type": "status"}
     if isinstance(message, BlockRequest):
         return {
             "count": message.count,
@@ -101,6 +119,11 @@ def from_value(value: Any) -> ConsensusMessage:
     if kind == "evidence":
         m = as_map(value, "evidence message", ("evidence", "type"))
         return EvidenceMessage(DuplicateVoteEvidence.from_value(m["evidence"]))
+    if kind == "status":
+        m = as_map(value, "status", ("hash", "height", "type"))
+        return StatusMessage(
+            get_int(m, "height", 0, MAX_HEIGHT), get_bytes(m, "hash", 32)
+        )
     if kind == "block_request":
         m = as_map(value, "block request", ("count", "from_height", "type"))
         return BlockRequest(

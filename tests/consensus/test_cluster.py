@@ -164,3 +164,11 @@ def test_replay_is_deterministic() -> None:
 @pytest.mark.parametrize("seed", range(RANDOM_SEEDS))
 def test_random_fault_schedule(seed: int) -> None:
     check(run(random_schedule(seed)))
+
+
+@pytest.mark.parametrize("seed", [3455, 4711])
+def test_regression_two_lagging_validators_catch_up(seed: int) -> None:
+    """Found by the long search: two validators behind, each relaying the
+    other's view of the next height, asked each other for blocks neither
+    had. Catch-up now follows the peers' own status."""
+    check(run(random_schedule(seed)))

@@ -13,6 +13,7 @@ from consensus.messages import (
     BlockResponse,
     EvidenceMessage,
     ProposalMessage,
+    StatusMessage,
     VoteMessage,
 )
 from consensus.protocols import BuildRequest
@@ -48,6 +49,7 @@ def samples() -> list[messages.ConsensusMessage]:
         ProposalMessage(proposal(1, 1, 0, block.hash()), block),
         VoteMessage(vote(0, PREVOTE, 3, 1, None)),
         EvidenceMessage(evidence),
+        StatusMessage(7, B),
         BlockRequest(5, 16),
         BlockResponse(((block, commit),)),
     ]
