@@ -8,6 +8,7 @@ refused when group or others may read them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
@@ -61,6 +62,21 @@ class PrivateKey:
         return f"PrivateKey(public={self.public.hex()})"
 
 
+# Signatures that verified, by SHA-256 of (key, signature, signed bytes). A
+# node meets the same signature more than once: a transaction when it enters
+# the mempool and again in a block, a commit when it is synced and again as
+# the next block's last commit. The verdict depends only on those bytes, so a
+# verified one is not verified again. Bounded; emptied when full; failures
+# are never remembered.
+_VERIFIED: dict[bytes, None] = {}
+_VERIFIED_MAX = 1 << 17
+
+
+def forget_verified() -> None:
+    """Drop the remembered signatures (benchmarks model a fresh node)."""
+    _VERIFIED.clear()
+
+
 def verify(
     public: bytes, tag: bytes, chain_id: str, body: bytes, signature: bytes
 ) -> None:
@@ -69,16 +85,21 @@ def verify(
         raise SignatureError("public key must be 32 bytes", code="sig.bad_key")
     if len(signature) != SIGNATURE_SIZE:
         raise SignatureError("signature must be 64 bytes", code="sig.malformed")
+    message = signing_bytes(tag, chain_id, body)
+    seen = hashlib.sha256(public + signature + message).digest()
+    if seen in _VERIFIED:
+        return
     try:
-        nacl.signing.VerifyKey(public).verify(
-            signing_bytes(tag, chain_id, body), signature
-        )
+        nacl.signing.VerifyKey(public).verify(message, signature)
     except nacl.exceptions.BadSignatureError as exc:
         raise SignatureError("signature does not verify", code="sig.invalid") from exc
     except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
         raise SignatureError(
             f"bad key or signature: {exc}", code="sig.bad_key"
         ) from exc
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[seen] = None
 
 
 def is_valid_signature(
@@ -139,8 +160,6 @@ def dev_key(name: str) -> PrivateKey:
     For the development chain only: anyone can recompute these keys.
     The seed is SHA-256(b"egov-insecure-dev-seed/" + name).
     """
-    import hashlib
-
     return PrivateKey(
         hashlib.sha256(b"egov-insecure-dev-seed/" + name.encode()).digest()
     )
