@@ -25,7 +25,7 @@ from typing import Any
 
 import trio
 
-from bench.devchain import build_chain, fresh_app, genesis_doc
+from bench.devchain import build_chain, forget_memos, fresh_app, genesis_doc
 from bench.report import Ceiling, median, summary, table
 from chain import encoding
 from chain.genesis import Genesis
@@ -67,6 +67,7 @@ def run(blocks: int, block_txs: int, runs: int) -> dict[str, Any]:
         walls, cpus, txs = [], [], 0
         for i in range(runs):
             ceiling.sample()
+            forget_memos()
             target = fresh_app(Path(tmp) / f"target{i}", genesis)
             wall, cpu, txs = sync_once(source, target)
             if target.store.state_root != source.store.state_root:

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.workload import Workload
+from chain.encoding import forget_known
 from chain.genesis import Genesis
+from chain.keys import forget_verified
 from chain.tx import SignedTx
 from chain.votes import Commit
 from node.application import Application
@@ -27,6 +29,14 @@ from storage.store import Store
 
 def genesis_doc() -> dict[str, Any]:
     return dev_genesis(4)
+
+
+def forget_memos() -> None:
+    """Forget what this process remembers of values and signatures it has
+    seen, so that a node measured here meets the blocks it receives for the
+    first time, as a node in another process would."""
+    forget_known()
+    forget_verified()
 
 
 def fresh_app(path: Path, genesis: Genesis) -> Application:

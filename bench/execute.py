@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.devchain import Record, build_chain, fresh_app
+from bench.devchain import Record, build_chain, forget_memos, fresh_app
 from bench.report import Ceiling, median, summary, table
 from chain.block import Block
 from chain.genesis import Genesis
@@ -80,6 +80,7 @@ def receive(app: Application, records: Sequence[Record], run: Run) -> None:
 def verify_alone(records: Sequence[Record], chain_id: str) -> float:
     """Seconds to verify the signatures of ``records`` alone (threads)."""
     blocks = [Block.decode(r.block) for r in records]
+    forget_memos()
     start = time.perf_counter()
     for block in blocks:
         verify_signatures(block.txs, chain_id)
@@ -99,6 +100,7 @@ def run(total: int, per_block: int, runs: int, citizens: int) -> dict[str, Any]:
         results: list[Run] = []
         for i in range(runs):
             ceiling.sample()
+            forget_memos()
             app = fresh_app(Path(tmp) / f"run{i}", genesis)
             receive(app, setup, Run())
             measured = Run()

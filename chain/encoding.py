@@ -39,6 +39,11 @@ _KNOWN_MAX_ENTRIES = 1 << 16
 _KNOWN_MAX_SIZE = 4096
 
 
+def forget_known() -> None:
+    """Drop the remembered byte strings (benchmarks model a fresh node)."""
+    _KNOWN_CANONICAL.clear()
+
+
 def _remember(data: bytes) -> None:
     if len(data) <= _KNOWN_MAX_SIZE:
         if len(_KNOWN_CANONICAL) >= _KNOWN_MAX_ENTRIES:
