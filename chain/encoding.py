@@ -35,20 +35,25 @@ Value = Any  # None | bool | int | bytes | str | list[Value] | dict[str, Value]
 # transaction seen by the mempool and then in a block. Bounded; emptied when
 # full. Only small values are kept, since big ones (blocks) rarely repeat.
 _KNOWN_CANONICAL: dict[bytes, None] = {}
-_KNOWN_MAX_ENTRIES = 1 << 16
+_KNOWN_MAX_BYTES = 8 * 1024 * 1024  # the memo's whole size, keys included
 _KNOWN_MAX_SIZE = 4096
+_known_bytes = 0
 
 
 def forget_known() -> None:
     """Drop the remembered byte strings (benchmarks model a fresh node)."""
+    global _known_bytes
     _KNOWN_CANONICAL.clear()
+    _known_bytes = 0
 
 
 def _remember(data: bytes) -> None:
-    if len(data) <= _KNOWN_MAX_SIZE:
-        if len(_KNOWN_CANONICAL) >= _KNOWN_MAX_ENTRIES:
-            _KNOWN_CANONICAL.clear()
+    global _known_bytes
+    if len(data) <= _KNOWN_MAX_SIZE and data not in _KNOWN_CANONICAL:
+        if _known_bytes + len(data) > _KNOWN_MAX_BYTES:
+            forget_known()
         _KNOWN_CANONICAL[data] = None
+        _known_bytes += len(data)
 
 
 def _canonical(value: Value, depth: int) -> Value:
