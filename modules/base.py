@@ -120,6 +120,10 @@ class Ctx:
     def tx_hex(self) -> str:
         return self.tx_id.hex() if self.tx_id is not None else ""
 
+    def stamp(self) -> dict[str, Any]:
+        """Where something happened: the block and, for a transaction, its id."""
+        return {"height": self.height, "time": self.time, "tx": self.tx_hex()}
+
 
 class Module:
     """Base class; subclasses set ``name`` and decorate their methods."""

@@ -17,13 +17,21 @@ END = "<!-- end of reference -->"
 
 
 def module_section(cls: type[Module]) -> list[str]:
-    lines = [f"### {cls.name}", "", "| action | who may call it | arguments |",
-             "|---|---|---|"]
+    lines = [
+        f"### {cls.name}",
+        "",
+        "| action | who may call it | arguments |",
+        "|---|---|---|",
+    ]
     for name in sorted(cls.actions):
         act = cls.actions[name]
-        args = "; ".join(
-            f"`{arg}`: {field.describe()}" for arg, field in sorted(act.schema.items())
-        ) or "none"
+        args = (
+            "; ".join(
+                f"`{arg}`: {field.describe()}"
+                for arg, field in sorted(act.schema.items())
+            )
+            or "none"
+        )
         who = act.who.replace("<", "&lt;").replace(">", "&gt;")
         lines.append(f"| `{cls.name}.{name}` | {who} | {args} |")
     lines.append("")
@@ -31,8 +39,10 @@ def module_section(cls: type[Module]) -> list[str]:
         lines.append("Queries: " + ", ".join(f"`{q}`" for q in sorted(cls.queries)))
         lines.append("")
     if cls.interface_methods:
-        lines.append("Interface for other modules: " + ", ".join(
-            f"`{m}`" for m in sorted(cls.interface_methods)))
+        lines.append(
+            "Interface for other modules: "
+            + ", ".join(f"`{m}`" for m in sorted(cls.interface_methods))
+        )
         lines.append("")
     return lines
 

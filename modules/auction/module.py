@@ -69,10 +69,6 @@ def _key(aid: int) -> str:
     return f"{aid:010d}"
 
 
-def _stamp(ctx: Ctx) -> dict[str, Any]:
-    return {"height": ctx.height, "time": ctx.time, "tx": ctx.tx_hex()}
-
-
 class AuctionModule(Module):
     name = "auction"
 
@@ -154,7 +150,7 @@ class AuctionModule(Module):
             "award": None,
             "bids": 0,
             "closes_at": args["closes_at"],
-            "created": _stamp(ctx),
+            "created": ctx.stamp(),
             "disqualified": [],
             "ended": None,
             "extension": args["extension"],
@@ -239,7 +235,7 @@ class AuctionModule(Module):
         path = f"admitted/{_key(auction['id'])}/{person}"
         if state.has(path):
             raise _err("already_admitted", f"{person} is already admitted")
-        state.put(path, _stamp(ctx))
+        state.put(path, ctx.stamp())
         ctx.emit("admitted", auction=auction["id"], person=person)
 
     # --- bidding ----------------------------------------------------------------
@@ -273,7 +269,7 @@ class AuctionModule(Module):
         seq = auction["bids"] + 1
         auction["bids"] = seq
         aid = _key(auction["id"])
-        bid = {"seq": seq, **bid, **_stamp(ctx)}
+        bid = {"seq": seq, **bid, **ctx.stamp()}
         state.put(f"bid/{aid}/{seq:08d}", bid)
         state.put(f"last/{aid}/{bid['bidder']}", seq)
         state.put(f"bidder/{bid['bidder']}/{aid}", 1)
@@ -354,7 +350,7 @@ class AuctionModule(Module):
             raise _err("already_revealed", f"the commitment is {bid['status']}")
         amount = args["amount"]
         expected = rules.commitment_hash(auction["id"], person, amount, args["salt"])
-        bid["revealed"] = _stamp(ctx)
+        bid["revealed"] = ctx.stamp()
         if expected != bid["hash"]:
             bid["status"] = "mismatch"
             ctx.emit("forfeited", auction=auction["id"], bidder=person, why="mismatch")
@@ -412,7 +408,7 @@ class AuctionModule(Module):
                 price=award["price"],
             )
         self._unschedule_payment(state, auction)
-        award["paid"] = _stamp(ctx)
+        award["paid"] = ctx.stamp()
         self._end(ctx, state, auction, "completed", "payment confirmed")
         ctx.emit(
             "completed",
@@ -495,7 +491,7 @@ class AuctionModule(Module):
             "price": price,
             "round": round_,
             "seq": best["seq"],
-            **_stamp(ctx),
+            **ctx.stamp(),
         }
         if due is not None:
             schedule(state, due, "payment", f"{_key(auction['id'])}.{round_}")
@@ -515,7 +511,7 @@ class AuctionModule(Module):
         self._unschedule_payment(state, auction)
         auction["disqualified"] = [
             *auction["disqualified"],
-            {"bidder": award["bidder"], "reason": reason, **_stamp(ctx)},
+            {"bidder": award["bidder"], "reason": reason, **ctx.stamp()},
         ]
         auction["award"] = None
         ctx.emit(
@@ -536,7 +532,7 @@ class AuctionModule(Module):
         state.delete(f"open/{_key(auction['id'])}")
         auction["status"] = status
         auction["outcome"] = why
-        auction["ended"] = _stamp(ctx)
+        auction["ended"] = ctx.stamp()
         item = auction["item"]
         if status != "completed" and item["register"] is not None:
             ctx.call(

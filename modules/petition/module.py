@@ -72,11 +72,6 @@ PAGE_DEFAULT = 100
 PAGE_MAX = 1000
 
 
-def _at(ctx: Ctx) -> dict[str, Any]:
-    """Where something happened: the block and, for a transaction, its id."""
-    return {"height": ctx.height, "time": ctx.time, "tx": ctx.tx_hex()}
-
-
 class PetitionModule(Module):
     name = "petition"
 
@@ -134,7 +129,7 @@ class PetitionModule(Module):
     def _publish(self, ctx: Ctx, state: State, record: dict[str, Any]) -> None:
         addressee = self._addressee(record["addressee"])
         closes_at = ctx.time + addressee.window_ms
-        record["published"] = _at(ctx)
+        record["published"] = ctx.stamp()
         record["closes_at"] = closes_at
         schedule(state, closes_at, DUE_WINDOW, record["id"])
         self._move(ctx, state, record, OPEN)
@@ -164,7 +159,7 @@ class PetitionModule(Module):
             "response_due": None,
             "signatures": 0,
             "status": MODERATION,
-            "submitted": _at(ctx),
+            "submitted": ctx.stamp(),
             "text": args["text"],
             "threshold": addressee.threshold,
             "threshold_reached": None,
@@ -198,7 +193,7 @@ class PetitionModule(Module):
         person, record = self._require_addressee(ctx, state, args["petition"])
         self._require_status(record, (MODERATION,), "petition.not_in_moderation")
         record["rejection"] = {
-            **_at(ctx),
+            **ctx.stamp(),
             "by": person,
             "code": args["code"],
             "reason": args["reason"],
@@ -222,7 +217,7 @@ class PetitionModule(Module):
         self._require_status(record, (MODERATION, OPEN), "petition.cannot_withdraw")
         if record["status"] == OPEN:
             unschedule(state, record["closes_at"], DUE_WINDOW, record["id"])
-        record["withdrawal"] = {**_at(ctx), "reason": args["reason"]}
+        record["withdrawal"] = {**ctx.stamp(), "reason": args["reason"]}
         self._move(ctx, state, record, WITHDRAWN)
         ctx.emit("withdrawn", petition=record["id"], signatures=record["signatures"])
 
@@ -242,7 +237,7 @@ class PetitionModule(Module):
             raise ModuleError("petition.already_signed", f"{person} already signed")
         count = record["signatures"] + 1
         record["signatures"] = count
-        state.put(f"signer/{pid}/{person}", {**_at(ctx), "n": count})
+        state.put(f"signer/{pid}/{person}", {**ctx.stamp(), "n": count})
         state.put(f"signers/{pid}/{count:0{ORDER_WIDTH}d}", person)
         state.put(f"petition/{pid}", record)
         ctx.emit("signed", petition=pid, person=person, signatures=count)
@@ -256,7 +251,7 @@ class PetitionModule(Module):
         due = ctx.time + addressee.response_ms
         unschedule(state, record["closes_at"], DUE_WINDOW, record["id"])
         schedule(state, due, DUE_RESPONSE, record["id"])
-        record["threshold_reached"] = {**_at(ctx), "signer": person}
+        record["threshold_reached"] = {**ctx.stamp(), "signer": person}
         record["response_due"] = due
         self._move(ctx, state, record, THRESHOLD_REACHED)
         ctx.emit(
@@ -287,7 +282,7 @@ class PetitionModule(Module):
         if not late:
             unschedule(state, record["response_due"], DUE_RESPONSE, record["id"])
         record["response"] = {
-            **_at(ctx),
+            **ctx.stamp(),
             "by": person,
             "decision": args["decision"],
             "late": late,

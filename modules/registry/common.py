@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from modules.base import Ctx
 from modules.errors import ModuleConfigError, ModuleError
 from modules.schema import Int, MapOf, Str
 
@@ -72,10 +71,6 @@ def parse_config(config: Any) -> dict[str, Register]:
 
 def fail(code: str, message: str) -> ModuleError:
     return ModuleError(f"registry.{code}", message)
-
-
-def stamp(ctx: Ctx) -> dict[str, Any]:
-    return {"height": ctx.height, "time": ctx.time, "tx": ctx.tx_hex()}
 
 
 def blocking_kinds(record: dict[str, Any]) -> list[str]:

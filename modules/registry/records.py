@@ -20,7 +20,6 @@ from modules.registry.common import (
     fail,
     owner_ids,
     parse_config,
-    stamp,
 )
 from modules.schema import Int, Str
 from modules.state import State
@@ -100,14 +99,14 @@ class RegistryRecords(Module):
     ) -> None:
         """Bump the version, store the record and one history entry."""
         record["version"] += 1
-        record["updated"] = stamp(ctx)
+        record["updated"] = ctx.stamp()
         key = f"{record['register']}/{record['id']}"
         state.put(f"record/{key}", record)
         entry = {
             "by": ctx.person,
             "change": change,
             "version": record["version"],
-            **stamp(ctx),
+            **ctx.stamp(),
             **detail,
         }
         state.put(f"history/{key}/{record['version']:010d}", entry)
@@ -122,7 +121,7 @@ class RegistryRecords(Module):
         offer = self._offer(state, oid)
         offer["status"] = "void"
         offer["reason"] = why
-        offer["closed"] = stamp(ctx)
+        offer["closed"] = ctx.stamp()
         state.put(f"offer/{oid}", offer)
         record["offer"] = None
         ctx.emit("offer_voided", offer=oid, reason=why)
@@ -195,7 +194,7 @@ class RegistryRecords(Module):
             "offer": None,
             "owners": [],
             "register": reg,
-            "registered": stamp(ctx),
+            "registered": ctx.stamp(),
             "sale": None,
             "status": "active",
             "version": 0,
@@ -288,7 +287,7 @@ class RegistryRecords(Module):
             "id": number,
             "kind": args["kind"],
             "reference": args["reference"],
-            **stamp(ctx),
+            **ctx.stamp(),
         }
         record["next_encumbrance"] = number + 1
         record["encumbrances"] = [*record["encumbrances"], entry]

@@ -15,7 +15,6 @@ from modules.registry.common import (
     REGISTER,
     fail,
     owner_ids,
-    stamp,
 )
 from modules.registry.records import RegistryRecords
 from modules.schema import PERSON, Int
@@ -56,8 +55,8 @@ class RegistryTransfers(RegistryRecords):
         offer: dict[str, Any] = {
             "acceptances": {},
             "closed": None,
-            "consents": {person: stamp(ctx)},
-            "created": stamp(ctx),
+            "consents": {person: ctx.stamp()},
+            "created": ctx.stamp(),
             "denominator": args["denominator"],
             "id": oid,
             "needs_acceptance": [o["person"] for o in to if o["person"] not in owners],
@@ -86,7 +85,7 @@ class RegistryTransfers(RegistryRecords):
         if person in offer["consents"]:
             raise fail("already_consented", f"{person} has already consented")
         self._require_transferable(record)
-        offer["consents"] = {**offer["consents"], person: stamp(ctx)}
+        offer["consents"] = {**offer["consents"], person: ctx.stamp()}
         ctx.emit("consented", offer=offer["id"], by=person)
         self._advance(ctx, state, offer, record)
 
@@ -102,7 +101,7 @@ class RegistryTransfers(RegistryRecords):
         if offer["status"] != "accepting" or person in offer["acceptances"]:
             raise fail("already_accepted", f"{person} has already accepted")
         self._require_transferable(record)
-        offer["acceptances"] = {**offer["acceptances"], person: stamp(ctx)}
+        offer["acceptances"] = {**offer["acceptances"], person: ctx.stamp()}
         ctx.emit("accepted", offer=offer["id"], by=person)
         self._advance(ctx, state, offer, record)
 
@@ -114,7 +113,7 @@ class RegistryTransfers(RegistryRecords):
         if offer["status"] != "approval":
             raise fail("not_ready", f"offer {offer['id']} is {offer['status']}")
         self._require_transferable(record)
-        offer["approved"] = {"by": person, **stamp(ctx)}
+        offer["approved"] = {"by": person, **ctx.stamp()}
         self._execute(ctx, state, offer, record)
 
     @action("reject", {"offer": Int(1), "reason": REASON}, who="registrar:<register>")
@@ -160,7 +159,7 @@ class RegistryTransfers(RegistryRecords):
     ) -> None:
         offer["status"] = status
         offer["reason"] = reason
-        offer["closed"] = stamp(ctx)
+        offer["closed"] = ctx.stamp()
         state.put(f"offer/{offer['id']}", offer)
         record["offer"] = None
         state.put(f"record/{record['register']}/{record['id']}", record)
@@ -189,7 +188,7 @@ class RegistryTransfers(RegistryRecords):
     ) -> None:
         old = record["owners"], record["denominator"]
         offer["status"] = "executed"
-        offer["closed"] = stamp(ctx)
+        offer["closed"] = ctx.stamp()
         state.put(f"offer/{offer['id']}", offer)
         record["offer"] = None
         self._set_owners(state, record, offer["to"], offer["denominator"])

@@ -53,11 +53,6 @@ PAGE_DEFAULT = 100
 PAGE_MAX = 1000
 
 
-def _at(ctx: Ctx) -> dict[str, Any]:
-    """Where something happened: the block and, for a transaction, its id."""
-    return {"height": ctx.height, "time": ctx.time, "tx": ctx.tx_hex()}
-
-
 class VoteModule(Module):
     name = "vote"
 
@@ -107,7 +102,7 @@ class VoteModule(Module):
         record = {
             "cancelled": None,
             "closes_at": spec["closes_at"],
-            "created": _at(ctx),
+            "created": ctx.stamp(),
             "eligibility": {"attributes": spec["attributes"], "role": spec["eligible"]},
             "id": bid,
             "mode": spec["mode"],
@@ -148,7 +143,7 @@ class VoteModule(Module):
             for _, vote in state.scan(b.cast_prefix(record["mode"], record["id"]))
         )
         result = b.tally(len(record["options"]), choices, record["quorum"])
-        result["closed"] = _at(ctx)
+        result["closed"] = ctx.stamp()
         record["tally"] = result
         self._set_status(state, "ballot", record, b.CLOSED)
         state.put(f"ballot/{record['id']}", record)
@@ -213,7 +208,7 @@ class VoteModule(Module):
             )
         unschedule(state, record["opens_at"], DUE_OPEN, record["id"])
         unschedule(state, record["closes_at"], DUE_CLOSE, record["id"])
-        record["cancelled"] = {**_at(ctx), "by": person, "reason": args["reason"]}
+        record["cancelled"] = {**ctx.stamp(), "by": person, "reason": args["reason"]}
         self._set_status(state, "ballot", record, b.CANCELLED)
         state.put(f"ballot/{record['id']}", record)
         ctx.emit("ballot_cancelled", ballot=record["id"], by=person)
@@ -248,7 +243,7 @@ class VoteModule(Module):
             record["voters"] += 1
             state.put(f"ballot/{bid}", record)
         changes = 0 if previous is None else int(previous["changes"]) + 1
-        state.put(path, {**_at(ctx), "changes": changes, "option": option})
+        state.put(path, {**ctx.stamp(), "changes": changes, "option": option})
         ctx.emit(
             "vote_cast", ballot=bid, person=person, option=option, revote=changes > 0
         )
@@ -280,7 +275,7 @@ class VoteModule(Module):
             "archived": None,
             "author": person,
             "ballot": None,
-            "created": _at(ctx),
+            "created": ctx.stamp(),
             "id": pid,
             "status": COLLECTING,
             "support_until": until,
@@ -319,7 +314,7 @@ class VoteModule(Module):
             raise ModuleError(
                 "vote.already_supported", f"{person} already supports {pid}"
             )
-        state.put(f"support/{pid}/{person}", _at(ctx))
+        state.put(f"support/{pid}/{person}", ctx.stamp())
         record["supporters"] += 1
         ctx.emit(
             "supported", proposal=pid, person=person, supporters=record["supporters"]
@@ -344,7 +339,7 @@ class VoteModule(Module):
         }
         origin = {"kind": "proposal", "proposal": record["id"]}
         ballot = self._new_ballot(ctx, state, spec, origin)
-        record["accepted"] = _at(ctx)
+        record["accepted"] = ctx.stamp()
         record["ballot"] = ballot["id"]
         self._set_status(state, "proposal", record, ACCEPTED)
         ctx.emit(
@@ -355,7 +350,7 @@ class VoteModule(Module):
         )
 
     def _archive(self, ctx: Ctx, state: State, record: dict[str, Any]) -> None:
-        record["archived"] = _at(ctx)
+        record["archived"] = ctx.stamp()
         self._set_status(state, "proposal", record, ARCHIVED)
         state.put(f"proposal/{record['id']}", record)
         ctx.emit(
