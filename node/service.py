@@ -291,6 +291,8 @@ class Node:
                     self._on_peer_tx(peer, message["tx"])
                 elif kind == "status":
                     self._on_status(peer, message["height"])
+                    if self.driver is not None:  # it picks whom to catch up from
+                        await self._on_consensus(peer, from_value(message))
                 elif kind in CONSENSUS_TYPES:
                     await self._on_consensus(peer, from_value(message))
             except ChainError as exc:
@@ -360,13 +362,14 @@ class Node:
     async def _status_loop(self) -> None:
         assert self.peers_manager is not None
         while True:
-            self.peers_manager.broadcast(
-                {
-                    "type": "status",
-                    "height": self.app.height,
-                    "hash": self.store.last_block_hash or self.genesis.hash,
-                }
-            )
+            if self.driver is None:  # a validator's driver sends its own
+                self.peers_manager.broadcast(
+                    {
+                        "type": "status",
+                        "height": self.app.height,
+                        "hash": self.store.last_block_hash or self.genesis.hash,
+                    }
+                )
             self.metrics.set_peers(len(self.peers_manager.connected()))
             if self.driver is not None:
                 self.metrics.set_round(self._round())

@@ -261,6 +261,22 @@ def test_n4_localnet_modules_restart_audit(net: Net, tmp_path: Path) -> None:
     signed = net.tx(3, olena, "petition", "sign", "--arg", f"petition={petition}")
     assert events(signed, "petition.signed")[0]["person"] == person
 
+    # A proven read: value -> proof -> header -> commit, against our genesis.
+    genesis_file = str(net.home(1) / "genesis.json")
+    proven = net.run(
+        "query",
+        "petition",
+        f"petition/{petition}",
+        "--node",
+        net.api(2),
+        "--genesis",
+        genesis_file,
+        "--json",
+    )
+    answer = json.loads(proven.stdout)
+    assert answer["verified"] is True and answer["present"] is True
+    assert answer["value"]["title"] == "Bring trolleybus 16 back to Podil"
+
     # A validator stops; three of four are more than two thirds of the power.
     stopped = net.pid(4)
     os.kill(stopped, signal.SIGTERM)
