@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chain.block import Block, commit_hash, evidence_hash, results_root, txs_root
+from chain.block import Block, commit_hash, evidence_hash, txs_root
 from chain.errors import ChainError
 from chain.votes import Commit
 from node.application import Application, Executed
@@ -175,10 +175,7 @@ class Replayer:
     def _reexecute(self, block: Block) -> tuple[bytes, bytes]:
         # validate_block names only the value it found; run the block again
         # on a throwaway overlay for the value it expected.
-        _, results, state = self.app._execute(
-            block.header, block.txs, drop_invalid=False
-        )
-        return results_root(results), state.root
+        return self.app.recompute_roots(block)
 
 
 def _structure_field(code: str) -> str:

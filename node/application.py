@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from chain import encoding
@@ -39,6 +40,7 @@ from chain.block import (
 )
 from chain.errors import ChainError
 from chain.genesis import Genesis
+from chain.hashing import sha256
 from chain.smt_proof import Proof
 from chain.tx import SignedTx, TxResult
 from chain.validators import ValidatorSet
@@ -52,6 +54,14 @@ from storage.store import PreparedState, Store
 log = logging.getLogger("egov.app")
 
 GENESIS_META = "genesis_hash"
+EVIDENCE_PREFIX = b"_app/evidence/"
+
+
+def evidence_key(evidence: DuplicateVoteEvidence) -> bytes:
+    """Where committed evidence is recorded in the state."""
+    return EVIDENCE_PREFIX + sha256(evidence.encode())
+
+
 _VERIFY_POOL = ThreadPoolExecutor(
     max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="egov-verify"
 )
@@ -65,8 +75,9 @@ class Executed:
     results: tuple[TxResult, ...]  # one per tx, then the end-of-block result
     state: PreparedState
 
-    @property
+    @cached_property
     def results_bytes(self) -> bytes:
+        # Encoded once: commit writes it and an audit compares it as well.
         return encoding.encode([r.to_value() for r in self.results])
 
 
@@ -181,9 +192,32 @@ class Application:
     # --- execution --------------------------------------------------------------
 
     def _execute(
-        self, header: Header, txs: Sequence[SignedTx], *, drop_invalid: bool
+        self,
+        header: Header,
+        txs: Sequence[SignedTx],
+        *,
+        drop_invalid: bool,
+        evidence: Sequence[DuplicateVoteEvidence] = (),
     ) -> tuple[list[SignedTx], list[TxResult], PreparedState]:
         overlay = Overlay(self.store.state)
+        for ev in evidence:
+            # Recorded in the state: provable, and never accepted twice.
+            key = evidence_key(ev)
+            if overlay.get(key) is not None:
+                raise BlockInvalid(
+                    "block.evidence_repeated",
+                    "evidence already committed",
+                    "evidence",
+                )
+            overlay.set(
+                key,
+                encoding.encode(
+                    {
+                        "height": header.height,
+                        "validator": ev.vote_a.validator,
+                    }
+                ),
+            )
         kept: list[SignedTx] = []
         results: list[TxResult] = []
         for tx in txs:
@@ -211,6 +245,12 @@ class Application:
 
         Invalid candidates (a nonce taken meanwhile) are left out, not fatal.
         """
+        fresh: dict[bytes, DuplicateVoteEvidence] = {}
+        for ev in evidence:
+            key = evidence_key(ev)
+            if self.store.state_get(key) is None:
+                fresh.setdefault(key, ev)
+        evidence = list(fresh.values())
         height = self.height + 1
         draft = Header(
             chain=self.chain_id,
@@ -226,7 +266,9 @@ class Application:
             last_commit_hash=commit_hash(last_commit),
             evidence_hash=evidence_hash(list(evidence)),
         )
-        kept, results, state = self._execute(draft, list(txs), drop_invalid=True)
+        kept, results, state = self._execute(
+            draft, list(txs), drop_invalid=True, evidence=evidence
+        )
         header = Header(
             **{
                 **draft.__dict__,
@@ -291,7 +333,9 @@ class Application:
             verify_signatures(block.txs, self.chain_id)
         except ChainError as exc:
             raise BlockInvalid(exc.code, exc.message, "txs") from exc
-        _, results, state = self._execute(h, block.txs, drop_invalid=False)
+        _, results, state = self._execute(
+            h, block.txs, drop_invalid=False, evidence=block.evidence
+        )
         self._expect(
             results_root(results) == h.results_root,
             "block.results_root",
@@ -307,6 +351,14 @@ class Application:
         executed = Executed(block, tuple(results), state)
         self._remember(executed)
         return executed
+
+    def recompute_roots(self, block: Block) -> tuple[bytes, bytes]:
+        """(results_root, state_root) that ``block`` really produces here, on
+        a throwaway overlay: what an auditor reports as "expected"."""
+        _, results, state = self._execute(
+            block.header, block.txs, drop_invalid=False, evidence=block.evidence
+        )
+        return results_root(results), state.root
 
     @staticmethod
     def _expect(ok: bool, code: str, field: str, found: Any) -> None:

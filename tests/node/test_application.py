@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chain.block import Block, txs_root
+from chain.block import Block, evidence_hash, txs_root
 from chain.keys import dev_key
 from node.devnet import authority_key, validator_key
 from node.errors import BlockInvalid, TxRefused
@@ -147,3 +147,41 @@ def test_same_transactions_same_root_on_fresh_stores(tmp_path: Path) -> None:
         roots.append(app.store.state_root)
         app.store.close()
     assert roots[0] == roots[1]
+
+
+def _evidence(gen, height: int):
+    from chain.votes import DuplicateVoteEvidence, Vote, VoteType
+
+    key = validator_key(2)
+    votes = [
+        Vote(VoteType.PREVOTE, height, 0, bytes([b]) * 32, 1, key.public).signed(
+            key, gen.chain_id
+        )
+        for b in (1, 2)
+    ]
+    return DuplicateVoteEvidence.of(*votes)
+
+
+def test_evidence_is_recorded_once_and_never_twice(tmp_path: Path) -> None:
+    from node.application import evidence_key
+
+    gen = genesis()
+    app = open_app(tmp_path / "db", gen)
+    driver = Driver(app)
+    driver.step([])
+    ev = _evidence(gen, 1)
+    block = app.build_block(validator_key(1).public, [], driver.last_commit, [ev, ev])
+    assert block.evidence == (ev,)
+    commit = sign_commit(block, gen)
+    app.commit(block, commit)
+    assert app.store.state_get(evidence_key(ev)) is not None
+    again = app.build_block(validator_key(1).public, [], commit, [ev])
+    assert again.evidence == ()  # already committed: left out
+    forged = app.build_block(validator_key(1).public, [], commit, [])
+    forged = dataclasses.replace(forged, evidence=(ev,))
+    forged = forged.with_header(
+        dataclasses.replace(forged.header, evidence_hash=evidence_hash([ev]))
+    )
+    with pytest.raises(BlockInvalid) as info:
+        app.validate_block(forged)
+    assert info.value.code == "block.evidence_repeated"
