@@ -259,6 +259,8 @@ class RegistryTransfers(RegistryRecords):
         if record["mandate"] is None:
             raise fail("no_mandate", f"record {rid} has no mandate")
         self._require_unlocked(record)
+        if record["offer"] is not None:  # as for granting: the offer binds first
+            raise fail("offer_pending", f"offer {record['offer']} is open on {rid}")
         old = record["mandate"]
         record["mandate"] = None
         self._save(ctx, state, record, "mandate_revoked", {"old": old})

@@ -658,6 +658,23 @@ def test_mandate_refused_while_offer_open(s: Scene) -> None:
     )
 
 
+def test_mandate_kept_while_offer_open(s: Scene) -> None:
+    # Found by the stateful test: revoking bumped the version under an open
+    # offer. Granting and revoking a mandate both wait for the offer to end.
+    s.register_land(olena=1)
+    mandate(s, "olena", "taras")
+    s.offer("olena", {"iryna": 1})
+    s.w.fails(
+        "registry.offer_pending",
+        s.k("olena"),
+        "registry",
+        "revoke_mandate",
+        register="land",
+        record=LAND,
+    )
+    assert s.record()["mandate"]["agent"] == s.p("taras")
+
+
 def test_every_change_bumps_version_and_adds_one_history_entry(s: Scene) -> None:
     s.register_land(olena=1)
     encumber(s, "lease")
