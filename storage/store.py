@@ -55,6 +55,9 @@ from storage.errors import (
 from storage.smt import CachedNodes, LayeredNodes, NodeReader, SparseMerkleTree
 
 FORMAT = b"1"
+# About 250 bytes a node when full: 200,000 nodes hold a 10^5-key state whole
+# in about 50 MB, and keep a validator's memory bounded on a large state.
+DEFAULT_CACHE_NODES = 200_000
 
 _BLOCK = b"B"
 _BLOCK_HASH = b"H"
@@ -127,7 +130,7 @@ class CommittedState:
 class Store:
     """One node's database. Not thread safe: one writer, the node's own."""
 
-    def __init__(self, db: Any, cache_nodes: int = 1_000_000) -> None:
+    def __init__(self, db: Any, cache_nodes: int = DEFAULT_CACHE_NODES) -> None:
         self._db: Any = db
         self._nodes = CachedNodes(LevelNodes(db), cache_nodes)
         self._state = CommittedState(db)
@@ -144,7 +147,7 @@ class Store:
         *,
         create: bool = True,
         cache_bytes: int = 64 * 1024 * 1024,
-        cache_nodes: int = 1_000_000,
+        cache_nodes: int = DEFAULT_CACHE_NODES,
     ) -> Store:
         """Open (by default create) the database at ``path``.
 
