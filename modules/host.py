@@ -138,9 +138,8 @@ class ModuleHost:
     def resolve_sender(self, kv: KV, sender: bytes) -> str:
         """The person behind an active key; TxInvalid otherwise."""
         ctx = self._ctx(kv, "identity", 0, 0)
-        status, person = self.modules["identity"].key_status(  # type: ignore[attr-defined]
-            ctx, State(kv, "identity"), sender
-        )
+        identity: Any = self.modules["identity"]  # key_status is not an interface
+        status, person = identity.key_status(ctx, State(kv, "identity"), sender)
         if status == "active":
             return str(person)
         if status == "unknown":
