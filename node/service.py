@@ -52,7 +52,7 @@ from node.errors import BlockInvalid, TxRefused
 from node.events import EventFeed
 from node.mempool import Mempool
 from node.metrics import Metrics
-from node.sync import apply_synced
+from node.sync import apply_decided
 from p2p.gossip import TxGossip
 from p2p.peers import P2PSettings, PeerManager
 from storage.store import Store
@@ -345,9 +345,7 @@ class Node:
             if block.height != self.app.height + 1:
                 continue
             try:
-                await self.run_app(
-                    apply_synced, self.app, block.encode(), commit.encode()
-                )
+                await self.run_app(apply_decided, self.app, block, commit)
             except BlockInvalid as exc:
                 log.warning(
                     "sync block refused height=%d code=%s", block.height, exc.code

@@ -45,19 +45,28 @@ def apply_synced(app: Application, block_raw: bytes, commit_raw: bytes) -> Block
     try:
         block = Block.decode(block_raw)
         commit = Commit.decode(commit_raw)
-        commit.verify(
-            app.chain_id, app.validators_at(block.height), block.height, block.hash()
-        )
-    except (ChainError, CommitError) as exc:
-        raise BlockInvalid(exc.code, exc.message, "commit") from exc
+    except ChainError as exc:
+        raise BlockInvalid(exc.code, exc.message, "encoding") from exc
+    apply_decided(app, block, commit)
+    return block
+
+
+def apply_decided(app: Application, block: Block, commit: Commit) -> None:
+    """Commit a decided block after checking its commit; the application
+    validates and re-executes the block itself (state and results roots)."""
     if block.height != app.height + 1:
         raise BlockInvalid(
             "sync.height",
             f"got height {block.height}, expected {app.height + 1}",
             "height",
         )
+    try:
+        commit.verify(
+            app.chain_id, app.validators_at(block.height), block.height, block.hash()
+        )
+    except (ChainError, CommitError) as exc:
+        raise BlockInvalid(exc.code, exc.message, "commit") from exc
     app.commit(block, commit)
-    return block
 
 
 def serve_blocks(app: Application, from_height: int, count: int) -> list[list[bytes]]:
