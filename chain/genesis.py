@@ -27,7 +27,7 @@ DEFAULT_CONSENSUS = {
     "timeout_delta_ms": 500,
     "timeout_max_ms": 10_000,
     "empty_block_interval_ms": 1000,
-    "max_block_txs": 5000,
+    "max_block_txs": 1000,
     "max_block_bytes": 4 * 1024 * 1024,
 }
 

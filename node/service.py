@@ -306,7 +306,7 @@ class Node:
     def _on_peer_tx(self, peer: bytes, raw: bytes) -> None:
         assert self.gossip is not None
         try:
-            tx = self.mempool.add(raw)
+            tx = self.mempool.add(raw, from_peer=True)
         except TxRefused:
             return  # known, stale, or invalid: peers' mempools differ in time
         self.gossip.received(peer, tx.id)

@@ -102,3 +102,21 @@ def test_update_drops_included_and_stale(setup) -> None:
     pool.add(enrol(gen, 4, "m4").raw)
     assert len(pool) == 3
     assert pool.size_bytes == sum(len(t.raw) for t in pool.reap(10, 1 << 20))
+
+
+def test_gossiped_transactions_skip_only_the_dry_run(setup) -> None:
+    gen, app = setup
+    pool = Mempool(app)
+    bad = make_tx(
+        gen, ADMIN, 1, "identity", "revoke_role", person="p1", role="identity_authority"
+    )
+    # From a peer: admitted (the rule is enforced in the block, as failed).
+    assert pool.add(bad.raw, from_peer=True).id == bad.id
+    # Validity is still checked for gossip: an unknown sender is refused.
+    stranger = dev_key("stranger")
+    raw = make_tx(
+        gen, stranger, 1, "identity", "rotate_key", new_key=dev_key("q").public
+    ).raw
+    with pytest.raises(TxRefused) as info:
+        pool.add(raw, from_peer=True)
+    assert info.value.code == "tx.unknown_sender"
