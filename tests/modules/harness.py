@@ -156,3 +156,32 @@ class World:
             )
         except TxInvalid as exc:
             return TxResult(exc.code, exc.message)
+
+
+Log = list[tuple[str, tuple[SignedTx, ...], int]]
+
+
+@dataclass
+class RecordingWorld(World):
+    """A World that logs every block, so that the run can be replayed."""
+
+    log: Log = field(default_factory=list)
+
+    def block(self, *txs: SignedTx, advance: int = 1000) -> list[TxResult]:
+        self.log.append(("block", txs, advance))
+        return super().block(*txs, advance=advance)
+
+    def advance_to(self, time: int) -> TxResult:
+        self.log.append(("advance", (), time))
+        return super().advance_to(time)
+
+
+def replay(log: Log, **doc: Any) -> World:
+    """The same blocks on a fresh World made from the same genesis ``doc``."""
+    fresh = World.create(**doc)
+    for kind, txs, value in log:
+        if kind == "block":
+            fresh.block(*txs, advance=value)
+        else:
+            fresh.advance_to(value)
+    return fresh

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from chain.keys import PrivateKey, dev_key
-from chain.tx import SignedTx, TxResult
+from chain.tx import TxResult
 from modules.state import State
-from tests.modules.harness import World
+from tests.modules.harness import RecordingWorld, replay
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
@@ -48,31 +48,6 @@ REGIONS = ("kyiv", "lviv")
 CITIZENS = 5
 MAX_BALLOTS = 4
 MAX_PROPOSALS = 3
-
-
-@dataclass
-class RecordingWorld(World):
-    """A World that logs every block, so that the run can be replayed."""
-
-    log: list[tuple[str, tuple[SignedTx, ...], int]] = field(default_factory=list)
-
-    def block(self, *txs: SignedTx, advance: int = 1000) -> list[TxResult]:
-        self.log.append(("block", txs, advance))
-        return super().block(*txs, advance=advance)
-
-    def advance_to(self, time: int) -> TxResult:
-        self.log.append(("advance", (), time))
-        return super().advance_to(time)
-
-
-def replay(log: list[tuple[str, tuple[SignedTx, ...], int]]) -> World:
-    fresh = World.create(**DOC)
-    for kind, txs, value in log:
-        if kind == "block":
-            fresh.block(*txs, advance=value)
-        else:
-            fresh.advance_to(value)
-    return fresh
 
 
 @dataclass
@@ -375,7 +350,7 @@ class VoteMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if not hasattr(self, "world"):
             return
-        fresh = replay(self.world.log)
+        fresh = replay(self.world.log, **DOC)
         assert fresh.state_digest() == self.world.state_digest()
         assert fresh.events == self.world.events
 
