@@ -90,7 +90,7 @@ class VoteTally:
         return self.validators.is_quorum(self.power(round, type, value))
 
     def has_quorum_any(self, round: int, type: VoteType) -> bool:
-        """Validators with more than 2/3 of the power voted (2f+1 ⟨type, round, *⟩)."""
+        """More than 2/3 of the power voted (2f+1 ⟨type, round, *⟩)."""
         return self.validators.is_quorum(self._total.get((round, type), 0))
 
     def quorum_values(self, round: int, type: VoteType) -> list[bytes | None]:

@@ -210,7 +210,8 @@ def test_decode_rejects_non_canonical_forms(description: str, change: Any) -> No
 
 def test_json_form_rejects_uppercase_and_spaced_hex() -> None:
     obj = proof_to_json(sample_proofs()[0])
-    obj["siblings"] = [item.upper() for item in obj["siblings"]]  # type: ignore[union-attr]
+    siblings: list[str] = obj["siblings"]  # type: ignore[assignment]
+    obj["siblings"] = [item.upper() for item in siblings]
     with pytest.raises(MalformedProof):
         proof_from_json(obj)
     obj = proof_to_json(sample_proofs()[4])
