@@ -17,6 +17,11 @@ def test_modules_md_reference_is_current() -> None:
 
 def test_reference_lists_every_action_of_every_module() -> None:
     text = render()
-    for action in ("identity.enrol", "registry.offer", "auction.bid", "vote.cast",
-                   "petition.sign"):
+    for action in (
+        "identity.enrol",
+        "registry.offer",
+        "auction.bid",
+        "vote.cast",
+        "petition.sign",
+    ):
         assert f"`{action}`" in text
