@@ -19,6 +19,11 @@ def test_root_genesis_is_the_dev_genesis() -> None:
 def test_dev_genesis_loads_every_module() -> None:
     genesis = Genesis.load(ROOT / "genesis.json")
     host = ModuleHost.from_genesis(genesis)
-    assert sorted(host.modules) == ["auction", "identity", "petition", "registry",
-                                    "vote"]
+    assert sorted(host.modules) == [
+        "auction",
+        "identity",
+        "petition",
+        "registry",
+        "vote",
+    ]
     assert "INSECURE" in json.loads((ROOT / "genesis.json").read_text())["comment"]
