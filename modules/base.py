@@ -203,3 +203,38 @@ def param_int(params: dict[str, Any], name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return value
+
+
+PAGE_DEFAULT = 100
+PAGE_MAX = 1000
+
+
+def query_str(params: dict[str, Any], name: str, default: str = "") -> str:
+    """A query parameter that names one path segment (no ``/``)."""
+    value = params.get(name, default)
+    if not isinstance(value, str) or "/" in value:
+        raise ModuleError("query.invalid", f"{name} must be a plain string")
+    return value
+
+
+def query_limit(params: dict[str, Any]) -> int:
+    """The ``limit`` of a paged query: 1..PAGE_MAX, PAGE_DEFAULT if absent."""
+    limit = params.get("limit", PAGE_DEFAULT)
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise ModuleError("query.invalid", "limit must be an integer")
+    if not 1 <= limit <= PAGE_MAX:
+        raise ModuleError("query.invalid", f"limit must be within 1..{PAGE_MAX}")
+    return limit
+
+
+def query_page(state: State, prefix: str, params: dict[str, Any]) -> list[str]:
+    """The last path segments under ``prefix``: after ``after``, at most ``limit``."""
+    after, limit = query_str(params, "after"), query_limit(params)
+    out: list[str] = []
+    for path, _ in state.scan(prefix):
+        name = path[len(prefix) :]
+        if name > after:
+            out.append(name)
+            if len(out) == limit:
+                break
+    return out

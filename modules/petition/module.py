@@ -32,7 +32,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modules.base import Ctx, Module, action, pop_due, query, schedule, unschedule
+from modules.base import (
+    Ctx,
+    Module,
+    action,
+    pop_due,
+    query,
+    query_limit,
+    query_page,
+    query_str,
+    schedule,
+    unschedule,
+)
 from modules.errors import ModuleError
 from modules.petition.config import Addressee, parse_config
 from modules.schema import Str
@@ -68,8 +79,6 @@ ORDER_WIDTH = 12  # signers/<petition>/<n>: zero-padded so key order is order
 
 ID = Str(32, doc="petition id")
 ADDRESSEE = "addressee of the petition (role petition_addressee:<addressee>)"
-PAGE_DEFAULT = 100
-PAGE_MAX = 1000
 
 
 class PetitionModule(Module):
@@ -327,32 +336,32 @@ class PetitionModule(Module):
 
     @query("petition")
     def q_petition(self, state: State, params: dict[str, Any]) -> Any:
-        return state.get(f"petition/{_param(params, 'id')}")
+        return state.get(f"petition/{query_str(params, 'id')}")
 
     @query("petitions")
     def q_petitions(self, state: State, params: dict[str, Any]) -> Any:
         """Petitions with a status (default open), in id key order; paged."""
-        status = _param(params, "status", OPEN)
+        status = query_str(params, "status", OPEN)
         if status not in STATUSES:
             raise ModuleError("query.invalid", f"status must be one of {STATUSES}")
-        ids = _page(state, f"status/{status}/", params)
+        ids = query_page(state, f"status/{status}/", params)
         return [state.get(f"petition/{pid}") for pid in ids]
 
     @query("signature")
     def q_signature(self, state: State, params: dict[str, Any]) -> Any:
         """A person's signature on a petition (block, time, ordinal), or None."""
-        pid, person = _param(params, "petition"), _param(params, "person")
+        pid, person = query_str(params, "petition"), query_str(params, "person")
         return state.get(f"signer/{pid}/{person}")
 
     @query("signers")
     def q_signers(self, state: State, params: dict[str, Any]) -> Any:
         """Signers in signing order: [{n, person}], after ordinal ``after``."""
-        pid = _param(params, "petition")
+        pid = query_str(params, "petition")
         after = params.get("after", 0)
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise ModuleError("query.invalid", "after must be an ordinal >= 0")
         start = f"{after:0{ORDER_WIDTH}d}"
-        limit = _limit(params)
+        limit = query_limit(params)
         prefix = f"signers/{pid}/"
         out: list[dict[str, Any]] = []
         for path, person in state.scan(prefix):
@@ -362,32 +371,3 @@ class PetitionModule(Module):
                 if len(out) == limit:
                     break
         return out
-
-
-def _param(params: dict[str, Any], name: str, default: str = "") -> str:
-    value = params.get(name, default)
-    if not isinstance(value, str) or "/" in value:
-        raise ModuleError("query.invalid", f"{name} must be a plain string")
-    return value
-
-
-def _limit(params: dict[str, Any]) -> int:
-    limit = params.get("limit", PAGE_DEFAULT)
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise ModuleError("query.invalid", "limit must be an integer")
-    if not 1 <= limit <= PAGE_MAX:
-        raise ModuleError("query.invalid", f"limit must be within 1..{PAGE_MAX}")
-    return limit
-
-
-def _page(state: State, prefix: str, params: dict[str, Any]) -> list[str]:
-    """The last path segments under ``prefix``: after ``after``, at most ``limit``."""
-    after, limit = _param(params, "after"), _limit(params)
-    out: list[str] = []
-    for path, _ in state.scan(prefix):
-        name = path[len(prefix) :]
-        if name > after:
-            out.append(name)
-            if len(out) == limit:
-                break
-    return out

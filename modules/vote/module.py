@@ -24,7 +24,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modules.base import Ctx, Module, action, pop_due, query, schedule, unschedule
+from modules.base import (
+    Ctx,
+    Module,
+    action,
+    pop_due,
+    query,
+    query_page,
+    query_str,
+    schedule,
+    unschedule,
+)
 from modules.errors import ModuleError
 from modules.schema import Bool, Int, ListOf, MapOf, Str
 from modules.state import State
@@ -48,9 +58,6 @@ PROPOSAL_STATUSES = (COLLECTING, ACCEPTED, ARCHIVED)
 DUE_OPEN = "open"
 DUE_CLOSE = "close"
 DUE_SUPPORT = "support"
-
-PAGE_DEFAULT = 100
-PAGE_MAX = 1000
 
 
 class VoteModule(Module):
@@ -388,24 +395,24 @@ class VoteModule(Module):
 
     @query("ballot")
     def q_ballot(self, state: State, params: dict[str, Any]) -> Any:
-        return state.get(f"ballot/{_param(params, 'id')}")
+        return state.get(f"ballot/{query_str(params, 'id')}")
 
     @query("vote")
     def q_vote(self, state: State, params: dict[str, Any]) -> Any:
         """A person's current vote on an open-mode ballot, or None."""
-        record = state.get(f"ballot/{_param(params, 'ballot')}")
+        record = state.get(f"ballot/{query_str(params, 'ballot')}")
         if record is None or record["mode"] != "open":
             return None
-        path = b.cast_prefix("open", record["id"]) + _param(params, "person")
+        path = b.cast_prefix("open", record["id"]) + query_str(params, "person")
         return state.get(path)
 
     @query("ballots")
     def q_ballots(self, state: State, params: dict[str, Any]) -> Any:
         """Ballots with a status (default open), in id key order."""
-        status = _param(params, "status", b.OPEN)
+        status = query_str(params, "status", b.OPEN)
         if status not in b.STATUSES:
             raise ModuleError("query.invalid", f"status must be one of {b.STATUSES}")
-        ids = _page(state, f"ballot_status/{status}/", params)
+        ids = query_page(state, f"ballot_status/{status}/", params)
         return [state.get(f"ballot/{bid}") for bid in ids]
 
     @query("open_ballots")
@@ -414,45 +421,20 @@ class VoteModule(Module):
 
     @query("proposal")
     def q_proposal(self, state: State, params: dict[str, Any]) -> Any:
-        return state.get(f"proposal/{_param(params, 'id')}")
+        return state.get(f"proposal/{query_str(params, 'id')}")
 
     @query("proposals")
     def q_proposals(self, state: State, params: dict[str, Any]) -> Any:
         """Proposals with a status (default collecting), in id key order."""
-        status = _param(params, "status", COLLECTING)
+        status = query_str(params, "status", COLLECTING)
         if status not in PROPOSAL_STATUSES:
             raise ModuleError(
                 "query.invalid", f"status must be one of {PROPOSAL_STATUSES}"
             )
-        ids = _page(state, f"proposal_status/{status}/", params)
+        ids = query_page(state, f"proposal_status/{status}/", params)
         return [state.get(f"proposal/{pid}") for pid in ids]
 
     @query("supporters")
     def q_supporters(self, state: State, params: dict[str, Any]) -> Any:
         """Person ids supporting a proposal, in key order; paged."""
-        return _page(state, f"support/{_param(params, 'proposal')}/", params)
-
-
-def _param(params: dict[str, Any], name: str, default: str = "") -> str:
-    value = params.get(name, default)
-    if not isinstance(value, str) or "/" in value:
-        raise ModuleError("query.invalid", f"{name} must be a plain string")
-    return value
-
-
-def _page(state: State, prefix: str, params: dict[str, Any]) -> list[str]:
-    """The last path segments under ``prefix``: after ``after``, at most ``limit``."""
-    after = _param(params, "after")
-    limit = params.get("limit", PAGE_DEFAULT)
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise ModuleError("query.invalid", "limit must be an integer")
-    if not 1 <= limit <= PAGE_MAX:
-        raise ModuleError("query.invalid", f"limit must be within 1..{PAGE_MAX}")
-    out: list[str] = []
-    for path, _ in state.scan(prefix):
-        name = path[len(prefix) :]
-        if name > after:
-            out.append(name)
-            if len(out) == limit:
-                break
-    return out
+        return query_page(state, f"support/{query_str(params, 'proposal')}/", params)
