@@ -371,8 +371,12 @@ class Application:
             self._executed.clear()
         self._executed[executed.block.hash()] = executed
 
-    def commit(self, block: Block, commit: Commit) -> Executed:
-        """Write a decided block with the commit that decided it."""
+    def commit(self, block: Block, commit: Commit, *, sync: bool = True) -> Executed:
+        """Write a decided block with the commit that decided it.
+
+        ``sync=False`` defers durability to a later synced commit (a run of
+        synced blocks, see ``storage.store`` invariant 1).
+        """
         executed = self.validate_block(block)
         self.store.commit_block(
             height=block.height,
@@ -382,6 +386,7 @@ class Application:
             txids=[tx.id for tx in block.txs],
             results=executed.results_bytes,
             state=executed.state,
+            sync=sync,
         )
         self._executed.clear()
         self._last_header = block.header

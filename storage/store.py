@@ -5,8 +5,13 @@ Invariants:
 1. Everything one block changes (the block, its hash index, its commit, its
    transactions' locations, its results, the state values, the new tree nodes,
    the height, last block hash and state root) is written in one LevelDB
-   write batch with ``sync=True``. A crash leaves the store at the previous
-   block or at this one, never between.
+   write batch, synced by default. A crash leaves the store at the previous
+   block or at this one, never between. A caller applying a run of blocks
+   (block sync, the auditor's replay) may pass ``sync=False`` for all but
+   the last of them: LevelDB appends batches to its log in order and each
+   batch is whole or absent, so a power loss can only drop a suffix of the
+   unsynced blocks, and the store is still at a block boundary. A killed
+   process loses nothing: unsynced writes are already in the OS.
 2. Heights advance by exactly one. The genesis state is height 0 and comes
    first; block ``h`` is accepted only when the store is at ``h - 1``.
 3. The ``S`` table holds the latest committed value of every state key and is
@@ -297,8 +302,12 @@ class Store:
         results: bytes,
         state: PreparedState,
         meta: Mapping[str, bytes | None] | None = None,
+        sync: bool = True,
     ) -> None:
-        """Write everything block ``height`` changes, in one synced batch."""
+        """Write everything block ``height`` changes, in one batch.
+
+        The batch is synced unless ``sync`` is false (see invariant 1).
+        """
         db = self._live()
         expected = self._height + 1 if self._initialized else 0
         if height != expected or height == 0:
@@ -308,7 +317,7 @@ class Store:
         if len(txids) >= 2**32:
             raise StorageError("too many transactions for the index")
         self._check_base(state)
-        batch = db.write_batch(sync=True)
+        batch = db.write_batch(sync=sync)
         batch.put(_height_key(_BLOCK, height), block)
         batch.put(_BLOCK_HASH + block_hash, height.to_bytes(8, "big"))
         batch.put(_height_key(_COMMIT, height), commit)

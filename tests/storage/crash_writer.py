@@ -1,6 +1,8 @@
 """The crash test's child: commits blocks of a fixed workload until killed.
 
-Run as ``python -m tests.storage.crash_writer DB_PATH``. It resumes from the
+Run as ``python -m tests.storage.crash_writer DB_PATH [unsynced]``. With
+``unsynced``, only every eighth block is written with ``sync=True``, as block
+sync and the auditor do for a run of blocks. It resumes from the
 store's height, prints ``ready`` once it has committed a block, and stops by
 itself after ``MAX_BLOCKS`` blocks in case nobody kills it.
 
@@ -70,7 +72,7 @@ def txids(height: int) -> list[bytes]:
     return [_digest("tx", height, index) for index in range(3)]
 
 
-def main(path: str) -> None:
+def main(path: str, unsynced: bool = False) -> None:
     with Store.open(path) as store:
         if not store.initialized:
             store.commit_genesis(store.prepare(GENESIS))
@@ -84,6 +86,7 @@ def main(path: str) -> None:
                 txids=txids(height),
                 results=b"results %d" % height,
                 state=store.prepare(changes_for(height)),
+                sync=not unsynced or height % 8 == 0,
             )
             if count == 0:
                 sys.stdout.write("ready\n")
@@ -91,4 +94,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], unsynced=sys.argv[2:] == ["unsynced"])
