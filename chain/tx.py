@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from chain import encoding
@@ -153,6 +154,11 @@ class Event:
 OK = "ok"
 
 
+def encode_results(results: list[TxResult] | tuple[TxResult, ...]) -> bytes:
+    """A block's stored results: the canonical list of the results' values."""
+    return encoding.encode_array([r.encoded for r in results])
+
+
 @dataclass(frozen=True)
 class TxResult:
     """The outcome of one transaction: ``code`` is ``ok`` or a stable error code."""
@@ -173,6 +179,11 @@ class TxResult:
         }
 
     def encode(self) -> bytes:
+        return self.encoded
+
+    @cached_property
+    def encoded(self) -> bytes:
+        # Encoded once: the results root and the stored results both need it.
         return encoding.encode(self.to_value())
 
     @classmethod

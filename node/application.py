@@ -42,7 +42,7 @@ from chain.errors import ChainError
 from chain.genesis import Genesis
 from chain.hashing import sha256
 from chain.smt_proof import Proof
-from chain.tx import SignedTx, TxResult
+from chain.tx import SignedTx, TxResult, encode_results
 from chain.validators import ValidatorSet
 from chain.votes import Commit, CommitError, DuplicateVoteEvidence, bft_time
 from modules.errors import TxInvalid
@@ -78,7 +78,8 @@ class Executed:
     @cached_property
     def results_bytes(self) -> bytes:
         # Encoded once: commit writes it and an audit compares it as well.
-        return encoding.encode([r.to_value() for r in self.results])
+        # Each result's bytes are those the results root hashed.
+        return encode_results(self.results)
 
 
 def verify_signatures(txs: Sequence[SignedTx], chain_id: str) -> None:

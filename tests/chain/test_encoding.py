@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain.encoding import INT_MAX, INT_MIN, MAX_DEPTH, MAX_ENCODED, decode, encode
+from chain.encoding import (
+    INT_MAX,
+    INT_MIN,
+    MAX_DEPTH,
+    MAX_ENCODED,
+    decode,
+    encode,
+    encode_array,
+)
 from chain.errors import EncodingError
 from tests.chain.support import mutated, returns_or_chain_error, values
 
@@ -246,3 +254,16 @@ def test_fuzz_mutated_encodings(data: bytes) -> None:
 @given(st.binary(max_size=64), st.integers(0, 64))
 def test_fuzz_with_small_limits(data: bytes, limit: int) -> None:
     returns_or_chain_error(lambda d: decode(d, max_size=limit), data)
+
+
+@given(st.lists(values, max_size=40))
+def test_encode_array_of_encoded_items_is_the_list_encoding(items: list) -> None:
+    assert encode_array([encode(v) for v in items]) == encode(items)
+
+
+@pytest.mark.parametrize("n", [0, 15, 16, 65535, 65536])
+def test_encode_array_headers_at_the_size_boundaries(n: int) -> None:
+    items = [None] * n
+    packed = encode_array([encode(v) for v in items])
+    assert packed == encode(items)
+    assert decode(packed) == items

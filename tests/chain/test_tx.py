@@ -12,7 +12,7 @@ from chain import encoding
 from chain.errors import ChainError, SignatureError, ValidationError
 from chain.hashing import sha256
 from chain.keys import TAG_TX, TAG_VOTE, dev_key
-from chain.tx import MAX_TX_BYTES, Event, SignedTx, TxBody, TxResult
+from chain.tx import MAX_TX_BYTES, Event, SignedTx, TxBody, TxResult, encode_results
 from tests.chain.support import (
     CHAIN,
     body,
@@ -230,6 +230,17 @@ def test_result_round_trip() -> None:
         TxResult("ok").encode().hex()
         == "83a4636f6465a26f6ba66576656e747390a76d657373616765a0"
     )
+
+
+def test_stored_results_are_the_list_of_the_results_hashed() -> None:
+    results = [
+        TxResult("ok", "", (Event("petition.signed", {"id": i, "by": "p"}),))
+        for i in range(40)
+    ] + [TxResult("vote.closed", "the ballot is closed"), TxResult("ok", "end")]
+    raw = encode_results(results)
+    assert raw == encoding.encode([r.to_value() for r in results])
+    assert [TxResult.from_value(v) for v in encoding.decode(raw)] == results
+    assert encode_results([]) == encoding.encode([])
 
 
 @pytest.mark.parametrize(
