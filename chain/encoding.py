@@ -57,21 +57,17 @@ def _remember(data: bytes) -> None:
 
 
 def _canonical(value: Value, depth: int) -> Value:
-    """Return ``value`` with maps rebuilt in sorted order; refuse what's not allowed.
+    """Return ``value`` with maps in sorted order; refuse what's not allowed.
 
     Exact-type checks come first because this runs for every value encoded;
-    subclasses and refusals take the slower path below. Sorting str keys by
-    code point is sorting them by their UTF-8 bytes: UTF-8 preserves order.
+    subclasses and refusals take the slower path below. A container that is
+    already canonical (keys in order, nothing inside to change) is returned
+    as it is, not copied. Sorting str keys by code point is sorting them by
+    their UTF-8 bytes: UTF-8 preserves order.
     """
     if depth > MAX_DEPTH:
         raise EncodingError("nesting too deep", code="encoding.too_deep")
     kind = type(value)
-    if kind is str or kind is bytes or kind is bool or value is None:
-        return value
-    if kind is int:
-        if INT_MIN <= value <= INT_MAX:
-            return value
-        raise EncodingError(f"integer out of range: {value}", code="encoding.int_range")
     if kind is dict or kind is list or kind is tuple:
         if depth >= MAX_DEPTH and value:
             raise EncodingError("nesting too deep", code="encoding.too_deep")
@@ -83,11 +79,17 @@ def _canonical(value: Value, depth: int) -> Value:
                         f"map key must be str, not {type(key).__name__}",
                         code="encoding.map_key",
                     )
-            keys.sort()
-            items = [value[key] for key in keys]
+            ordered = sorted(keys)
+            if ordered == keys:
+                items = list(value.values())
+                changed = False
+            else:
+                items = [value[key] for key in ordered]
+                changed = True
         else:
-            keys = None
+            ordered = None
             items = list(value)
+            changed = kind is tuple
         for i, item in enumerate(items):
             # Inline test for plain scalars: saves a call per scalar.
             t = type(item)
@@ -95,8 +97,19 @@ def _canonical(value: Value, depth: int) -> Value:
                 continue
             if t is int and INT_MIN <= item <= INT_MAX:
                 continue
-            items[i] = _canonical(item, depth + 1)
-        return items if keys is None else dict(zip(keys, items, strict=True))
+            canonical = _canonical(item, depth + 1)
+            if canonical is not item:
+                items[i] = canonical
+                changed = True
+        if not changed:
+            return value
+        return items if ordered is None else dict(zip(ordered, items, strict=True))
+    if kind is str or kind is bytes or kind is bool or value is None:
+        return value
+    if kind is int:
+        if INT_MIN <= value <= INT_MAX:
+            return value
+        raise EncodingError(f"integer out of range: {value}", code="encoding.int_range")
     return _canonical_slow(value, depth)
 
 
