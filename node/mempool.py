@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from chain.hashing import sha256
 from chain.tx import MAX_TX_BYTES, SignedTx
 from node.application import Application
 from node.errors import TxRefused
@@ -72,9 +73,12 @@ class Mempool:
         """
         if len(raw) > MAX_TX_BYTES:
             raise TxRefused("tx.too_large", f"{len(raw)} bytes, limit {MAX_TX_BYTES}")
-        tx = self.app.decode_tx(raw)
-        if tx.id in self._txs:
+        # Gossip brings most transactions more than once. Pending bytes are
+        # canonical, so equal bytes are the same transaction: refuse them
+        # before paying for decoding and the signature.
+        if sha256(raw) in self._txs:
             raise TxRefused("mempool.duplicate", "transaction is already pending")
+        tx = self.app.decode_tx(raw)  # tx.id is sha256(raw)
         if len(self._txs) >= self.max_txs or self._bytes + len(raw) > self.max_bytes:
             raise TxRefused(
                 "mempool.full",

@@ -215,6 +215,7 @@ class Node:
                 self.gossip = TxGossip(peers)
                 self.transport = PeerTransport(peers)
                 p2p_port = await nursery.start(peers.run)
+                await nursery.start(self.gossip.run)
                 api_host, api_port = Config.split_address(
                     self.config.api_listen, "api.listen"
                 )
@@ -287,8 +288,10 @@ class Node:
         async for peer, message in self.peers_manager.incoming:
             kind = message["type"]
             try:
-                if kind == "tx":
-                    self._on_peer_tx(peer, message["tx"])
+                if kind == "txs":
+                    self._on_peer_txs(peer, message["txs"])
+                elif kind == "tx":  # a single transaction, as older nodes send
+                    self._on_peer_txs(peer, [message["tx"]])
                 elif kind == "status":
                     self._on_status(peer, message["height"])
                     if self.driver is not None:  # it picks whom to catch up from
@@ -303,16 +306,21 @@ class Node:
                     exc.code,
                 )
 
-    def _on_peer_tx(self, peer: bytes, raw: bytes) -> None:
+    def _on_peer_txs(self, peer: bytes, raws: list[bytes]) -> None:
+        """Admit each transaction of a gossiped batch on its own."""
         assert self.gossip is not None
-        try:
-            tx = self.mempool.add(raw, from_peer=True)
-        except TxRefused:
-            return  # known, stale, or invalid: peers' mempools differ in time
-        self.gossip.received(peer, tx.id)
-        self.gossip.announce(tx.raw, tx.id)
-        self.tx_arrived.set()
-        self.tx_arrived = trio.Event()
+        admitted = 0
+        for raw in raws:
+            try:
+                tx = self.mempool.add(raw, from_peer=True)
+            except TxRefused:
+                continue  # known, stale, or invalid: mempools differ in time
+            self.gossip.received(peer, tx.id)
+            self.gossip.announce(tx.raw, tx.id)
+            admitted += 1
+        if admitted:
+            self.tx_arrived.set()
+            self.tx_arrived = trio.Event()
 
     def _on_status(self, peer: bytes, height: int) -> None:
         self.peer_heights[peer] = height

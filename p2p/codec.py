@@ -21,6 +21,7 @@ Message = dict[str, Any]
 
 # Field kinds. "payload" is an opaque value produced elsewhere: bytes or a map.
 BYTES, UINT, STR, MAP, LIST, PAYLOAD = "bytes", "uint", "str", "map", "list", "payload"
+BYTES_LIST = "bytes_list"  # a list whose items are all bytes
 
 Schema = Mapping[str, str]
 
@@ -29,6 +30,9 @@ DEFAULT_SCHEMAS: dict[str, Schema] = {
     "ping": {},
     # One signed transaction: its canonical bytes, as chain.tx encodes them.
     "tx": {"tx": BYTES},
+    # A batch of signed transactions, each as in "tx"; each is admitted or
+    # refused on its own.
+    "txs": {"txs": BYTES_LIST},
     "proposal": {"proposal": PAYLOAD, "block": PAYLOAD},
     "vote": {"vote": PAYLOAD},
     "evidence": {"evidence": PAYLOAD},
@@ -51,6 +55,8 @@ def _has_kind(value: Any, kind: str) -> bool:
         return isinstance(value, dict)
     if kind == LIST:
         return isinstance(value, list)
+    if kind == BYTES_LIST:
+        return isinstance(value, list) and all(isinstance(v, bytes) for v in value)
     if kind == PAYLOAD:
         return isinstance(value, (bytes, dict))
     raise ValueError(f"unknown field kind {kind!r}")

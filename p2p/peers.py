@@ -60,7 +60,9 @@ class P2PSettings:
     backoff_max: float = 30.0
     max_pending_handshakes: int = 32
     incoming_buffer: int = 1024
-    droppable_types: frozenset[str] = field(default_factory=lambda: frozenset({"tx"}))
+    droppable_types: frozenset[str] = field(
+        default_factory=lambda: frozenset({"tx", "txs"})
+    )
 
 
 @dataclass(frozen=True)

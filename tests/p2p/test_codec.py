@@ -15,6 +15,8 @@ from p2p.errors import ProtocolError, UsageError
 VALID: list[dict[str, Any]] = [
     {"type": "ping"},
     {"type": "tx", "tx": b"\x82signed"},
+    {"type": "txs", "txs": [b"\x82one", b"\x82two"]},
+    {"type": "txs", "txs": []},
     {"type": "proposal", "proposal": {"round": 0}, "block": b"block bytes"},
     {"type": "vote", "vote": b"vote"},
     {"type": "evidence", "evidence": {"a": b"1", "b": b"2"}},
@@ -41,6 +43,8 @@ def test_round_trip(message: dict[str, Any]) -> None:
         ({"type": "tx"}, "p2p.bad_message"),
         ({"type": "tx", "tx": b"x", "extra": 1}, "p2p.bad_message"),
         ({"type": "tx", "tx": "not bytes"}, "p2p.bad_message"),
+        ({"type": "txs", "txs": b"x"}, "p2p.bad_message"),
+        ({"type": "txs", "txs": [b"x", "not bytes"]}, "p2p.bad_message"),
         ({"type": "vote", "vote": 5}, "p2p.bad_message"),
         ({"type": "status", "height": -1, "hash": b""}, "p2p.bad_message"),
         ({"type": "status", "height": True, "hash": b""}, "p2p.bad_message"),

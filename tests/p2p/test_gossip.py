@@ -1,4 +1,4 @@
-"""Gossip: each transaction reaches each peer at most once."""
+"""Gossip: each transaction reaches each peer at most once, in batches."""
 
 from __future__ import annotations
 
@@ -51,11 +51,71 @@ def test_each_peer_gets_a_transaction_once() -> None:
     peers.keys.append(C)  # a peer that connects later still gets it, once
     assert gossip.announce(b"tx1") == [C]
     assert gossip.announce(b"tx1") == []
+    assert peers.sent == []  # queued until the batch goes out
+    assert gossip.flush() == [A, B, C]
     assert peers.sent == [
-        (A, {"type": "tx", "tx": b"tx1"}),
-        (B, {"type": "tx", "tx": b"tx1"}),
-        (C, {"type": "tx", "tx": b"tx1"}),
+        (A, {"type": "txs", "txs": [b"tx1"]}),
+        (B, {"type": "txs", "txs": [b"tx1"]}),
+        (C, {"type": "txs", "txs": [b"tx1"]}),
     ]
+    assert gossip.flush() == []
+
+
+def test_a_batch_keeps_the_order_of_announcements() -> None:
+    peers = FakePeers([A, B])
+    gossip = TxGossip(peers)
+    gossip.received(B, sha256(b"t2"))
+    for tx in (b"t1", b"t2", b"t3"):
+        gossip.announce(tx)
+    assert gossip.queued(A) == 3 and gossip.queued(B) == 2
+    gossip.flush()
+    assert peers.sent == [
+        (A, {"type": "txs", "txs": [b"t1", b"t2", b"t3"]}),
+        (B, {"type": "txs", "txs": [b"t1", b"t3"]}),
+    ]
+
+
+def test_a_full_batch_goes_out_at_once() -> None:
+    peers = FakePeers([A])
+    gossip = TxGossip(peers, max_batch_txs=2, max_batch_bytes=1000)
+    for tx in (b"t1", b"t2", b"t3"):
+        gossip.announce(tx)
+    assert peers.sent == [(A, {"type": "txs", "txs": [b"t1", b"t2"]})]
+    assert gossip.queued(A) == 1
+    gossip.announce(b"x" * 1000)  # over the byte limit with t3: sent now
+    assert peers.sent[-1] == (A, {"type": "txs", "txs": [b"t3", b"x" * 1000]})
+    assert gossip.queued(A) == 0
+    with pytest.raises(ValueError):
+        TxGossip(peers, max_batch_txs=0)
+
+
+async def test_run_sends_a_batch_after_the_delay(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    peers = FakePeers([A])
+    gossip = TxGossip(peers, delay=0.05)
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(gossip.run)
+            start = trio.current_time()
+            gossip.announce(b"t1")
+            await trio.sleep(0.01)
+            gossip.announce(b"t2")
+            assert peers.sent == []
+            while not peers.sent:
+                await trio.sleep(0.001)
+            assert trio.current_time() - start == pytest.approx(0.05)
+            assert peers.sent == [(A, {"type": "txs", "txs": [b"t1", b"t2"]})]
+            nursery.cancel_scope.cancel()
+
+
+def test_forgetting_a_peer_drops_its_batch() -> None:
+    peers = FakePeers([A, B])
+    gossip = TxGossip(peers)
+    gossip.announce(b"t1")
+    gossip.forget_peer(B)
+    assert gossip.queued(B) == 0
+    assert gossip.flush() == [A]
 
 
 def test_never_sent_back_to_the_peer_it_came_from() -> None:
@@ -80,6 +140,8 @@ def test_memory_is_bounded_per_peer() -> None:
     # t1 was forgotten, so it may go once more; t3 is still remembered.
     assert gossip.announce(b"t3") == []
     assert gossip.announce(b"t1") == [A]
+    gossip.flush()
+    assert peers.sent == [(A, {"type": "txs", "txs": [b"t1", b"t2", b"t3", b"t1"]})]
 
 
 def test_forget_peer() -> None:
@@ -128,10 +190,13 @@ async def test_transactions_over_real_peers_arrive_once() -> None:
                 gossip = TxGossip(hub)
                 for tx in (b"tx1", b"tx1", b"tx2", b"tx1", b"tx2", b"end"):
                     gossip.announce(tx)
+                gossip.flush()
+                gossip.announce(b"tx2")
+                gossip.announce(b"later")
+                gossip.flush()
                 for spoke in (spoke_b, spoke_c):
-                    got: list[bytes] = []
-                    while not got or got[-1] != b"end":
-                        sender, message = await next_message(spoke)
-                        assert (sender, message["type"]) == (a.public, "tx")
-                        got.append(message["tx"])
-                    assert got == [b"tx1", b"tx2", b"end"]
+                    sender, message = await next_message(spoke)
+                    assert (sender, message["type"]) == (a.public, "txs")
+                    assert message["txs"] == [b"tx1", b"tx2", b"end"]
+                    sender, message = await next_message(spoke)
+                    assert message == {"type": "txs", "txs": [b"later"]}
