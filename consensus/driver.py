@@ -7,7 +7,12 @@ the application), feeds the core and performs what it returns:
   record (fsynced) and only then broadcast; then report the signed message
   back to the core as received.
 - ScheduleTimeout: a task that sleeps on the Trio clock and reports
-  TimeoutElapsed.
+  TimeoutElapsed. A propose timeout sleeps longer by twice the time this
+  validator's application recently took to build or validate a block (the
+  proposer executes the block before sending it, and we execute it before
+  prevoting), so that slow execution under load does not turn into nil
+  prevotes and round changes. The core's durations stay pure; only the
+  real sleep grows, bounded by ``timeout_max_ms``.
 - RequestProposal / RequestValidation: tasks that ask the application and
   report ProposalBuilt / BlockValidated.
 - Decide: commit the block with its commit, then start the next height.
@@ -82,6 +87,7 @@ from consensus.protocols import (
     PeerId,
     Transport,
 )
+from consensus.state import Step
 from consensus.timeouts import TimeoutParams
 from storage.wal import WalConflict, WalRecord, WriteAheadLog
 
@@ -92,6 +98,7 @@ WAL_COMPACT_EVERY = 100
 INBOX_SIZE = 1024
 MAX_PENDING_EVIDENCE = 64
 MAX_BLOCKS = 64
+EXEC_DECAY = 0.75  # how much of the slowest recent execution one block keeps
 
 
 async def _in_thread(fn: Callable[[], None]) -> None:
@@ -149,6 +156,7 @@ class Driver:
         self._peer_heights: dict[PeerId, int] = {}  # from their status
         self._catch_up_turn = 0
         self._nursery: trio.Nursery | None = None
+        self._exec_s = 0.0  # recent block execution time, decaying maximum
 
     # -- running --------------------------------------------------------------
 
@@ -385,8 +393,19 @@ class Driver:
     # -- tasks ----------------------------------------------------------------
 
     async def _timeout(self, out: ScheduleTimeout) -> None:
-        await trio.sleep(out.duration_ms / 1000)
+        await trio.sleep(self.timeout_seconds(out))
         await self._send.send(TimeoutElapsed(out.step, out.height, out.round))
+
+    def timeout_seconds(self, out: ScheduleTimeout) -> float:
+        """The real sleep for ``out``: the core's duration, and for a propose
+        timeout room for two executions of a block at the recent pace."""
+        seconds = out.duration_ms / 1000
+        if out.step == Step.PROPOSE:
+            seconds += min(2 * self._exec_s, self.timeouts.max_ms / 1000)
+        return seconds
+
+    def _executed(self, seconds: float) -> None:
+        self._exec_s = max(seconds, self._exec_s * EXEC_DECAY)
 
     async def _build(self, out: RequestProposal) -> None:
         interval = self.config.consensus.get("empty_block_interval_ms", 0)
@@ -407,7 +426,9 @@ class Driver:
             max_txs=self.config.consensus.get("max_block_txs", 5000),
             max_bytes=self.config.consensus.get("max_block_bytes", 4 << 20),
         )
+        started = trio.current_time()
         block = await self.app.build_block(request)
+        self._executed(trio.current_time() - started)
         if self.core.height != out.height:
             return
         self._blocks[block.hash()] = block
@@ -417,7 +438,9 @@ class Driver:
         block = self._blocks.get(out.block_hash)
         if block is None or self.core.height != out.height:
             return
+        started = trio.current_time()
         valid = self._check_block(block) and await self.app.validate_block(block)
+        self._executed(trio.current_time() - started)
         await self._send.send(BlockValidated(out.height, out.block_hash, valid))
 
     # -- blocks and heights ---------------------------------------------------

@@ -65,6 +65,10 @@ CONSENSUS_TYPES = frozenset(
 )
 STATUS_INTERVAL = 1.0
 SYNC_BATCH = 16
+# A proposer's block should execute in this share of timeout_propose_ms: a
+# validator's propose timeout has to cover the proposer's execution, the
+# transfer, and its own execution of the same block.
+EXEC_SHARE = 3
 
 
 def wall_clock_ms() -> int:
@@ -77,11 +81,60 @@ class Ports:
     api: int
 
 
+class ExecutionPace:
+    """Wall seconds per transaction that executing a block takes here.
+
+    Measured on the blocks this node builds and validates (an exponential
+    average over blocks of at least ``min_sample`` transactions, so that
+    the fixed cost of a block does not pass for a cost per transaction). It
+    includes whatever the machine's load adds, which is what the round
+    timeouts have to cover. It steers only which transactions a proposer
+    offers, never whether a block is valid.
+    """
+
+    def __init__(
+        self, per_tx: float = 0.002, *, weight: float = 0.3, min_sample: int = 20
+    ) -> None:
+        self.per_tx = per_tx
+        self.weight = weight
+        self.min_sample = min_sample
+
+    def observe(self, txs: int, seconds: float) -> None:
+        if txs >= self.min_sample:
+            sample = seconds / txs
+            self.per_tx += self.weight * (sample - self.per_tx)
+
+    def max_txs(self, budget: float) -> int:
+        """How many transactions execute within ``budget`` seconds (at least 1)."""
+        return max(1, int(budget / self.per_tx))
+
+
 class ConsensusApp:
-    """consensus.protocols.Application over the node's application and mempool."""
+    """consensus.protocols.Application over the node's application and mempool.
+
+    A proposer caps its block by time as well as by count and bytes: it
+    offers at most as many transactions as its measured pace executes in
+    ``timeout_propose_ms / EXEC_SHARE``. Under overload blocks stay full at
+    that size and heights keep their pace, instead of blocks outgrowing the
+    round timeouts and every height going through round changes.
+    """
 
     def __init__(self, node: Node) -> None:
         self.node = node
+        propose_ms = node.genesis.consensus["timeout_propose_ms"]
+        self.exec_budget = propose_ms / 1000 / EXEC_SHARE
+        # Blocks executed here already: validating one of them again (our
+        # own proposal, a later round) is a cache hit, not a measurement.
+        self._executed: set[bytes] = set()
+
+    def _measured(self, block: Block, txs: int, seconds: float) -> None:
+        key = block.hash()
+        if key in self._executed:
+            return
+        if len(self._executed) >= 64:
+            self._executed.clear()
+        self._executed.add(key)
+        self.node.pace.observe(txs, seconds)
 
     def last_height(self) -> int:
         return self.node.app.height
@@ -100,14 +153,17 @@ class ConsensusApp:
 
     async def build_block(self, request: BuildRequest) -> Block:
         node = self.node
-        candidates = node.mempool.reap(request.max_txs, request.max_bytes - 65536)
-        block: Block = await node.run_app(
+        limit = min(request.max_txs, node.pace.max_txs(self.exec_budget))
+        candidates = node.mempool.reap(limit, request.max_bytes - 65536)
+        block: Block
+        block, seconds = await node.run_app_timed(
             node.app.build_block,
             request.proposer,
             candidates,
             request.last_commit,
             request.evidence,
         )
+        self._measured(block, len(candidates), seconds)
         if len(block.txs) != len(candidates):
             kept = {tx.id for tx in block.txs}
             node.mempool.remove(tx.id for tx in candidates if tx.id not in kept)
@@ -115,7 +171,10 @@ class ConsensusApp:
 
     async def validate_block(self, block: Block) -> bool:
         try:
-            await self.node.run_app(self.node.app.validate_block, block)
+            _, seconds = await self.node.run_app_timed(
+                self.node.app.validate_block, block
+            )
+            self._measured(block, len(block.txs), seconds)
         except BlockInvalid as exc:
             log.warning(
                 "block refused height=%d code=%s field=%s reason=%s",
@@ -184,6 +243,7 @@ class Node:
         )
         self.events = EventFeed(height=self.app.height)
         self.metrics = Metrics()
+        self.pace = ExecutionPace()
         self.tx_arrived = trio.Event()
         self.peer_heights: dict[bytes, int] = {}
         self.started_at = time.time()
@@ -261,6 +321,13 @@ class Node:
         """Run an application call in a worker thread, one at a time."""
         async with self._app_lock:
             return await trio.to_thread.run_sync(fn, *args)
+
+    async def run_app_timed(self, fn: Any, *args: Any) -> tuple[Any, float]:
+        """``run_app``, and the wall seconds the call took once it had its turn."""
+        async with self._app_lock:
+            started = time.perf_counter()
+            result = await trio.to_thread.run_sync(fn, *args)
+            return result, time.perf_counter() - started
 
     async def committed(self, block: Block, commit: Commit) -> None:
         """Commit a decided block and tell everyone who cares."""

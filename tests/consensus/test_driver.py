@@ -10,11 +10,14 @@ import pytest
 import trio
 import trio.testing
 
+from chain.block import Block
 from chain.genesis import DEFAULT_CONSENSUS
 from chain.votes import Proposal, Vote, VoteType, bft_time
 from consensus.driver import Driver, DriverConfig
 from consensus.messages import ConsensusMessage
+from consensus.outputs import ScheduleTimeout
 from consensus.protocols import BuildRequest, Envelope, PeerId
+from consensus.state import Step
 from storage.wal import MemoryWalStorage, WalRecord, WriteAheadLog
 from tests.consensus.fakeapp import FakeApp, Store
 from tests.consensus.sim import CHAIN_ID, GENESIS_HASH, GENESIS_TIME
@@ -122,3 +125,41 @@ async def test_conflicting_signature_is_refused_and_logged(
     again = Vote(VoteType.PREVOTE, 1, 0, None, GENESIS_TIME + 99, KEY.public)
     assert await driver._sign(again, None) == wal.records[0].message
     assert len(wal.records) == 1
+
+
+class SlowApp(FakeApp):
+    """Takes ``seconds`` of the Trio clock to build a block."""
+
+    seconds = 0.8
+
+    async def build_block(self, request: BuildRequest) -> Block:
+        await trio.sleep(self.seconds)
+        return await super().build_block(request)
+
+
+async def test_propose_timeouts_make_room_for_slow_execution(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app = SlowApp(CHAIN_ID, GENESIS_HASH, SOLO, {})
+    driver = Driver(
+        CONFIG,
+        KEY,
+        app,
+        Alone(),
+        WriteAheadLog.open(MemoryWalStorage()),
+        clock,
+        blocking=_inline,
+    )
+    propose = ScheduleTimeout(Step.PROPOSE, 1, 0, 1000)
+    prevote = ScheduleTimeout(Step.PREVOTE, 1, 0, 500)
+    assert driver.timeout_seconds(propose) == 1.0  # nothing measured yet
+    with trio.move_on_after(2.5):
+        await driver.run()
+    assert max(app.store) >= 1
+    # Room for the proposer's execution and ours; other steps unchanged.
+    assert driver.timeout_seconds(propose) == pytest.approx(1.0 + 2 * 0.8)
+    assert driver.timeout_seconds(prevote) == 0.5
+    # A long stall still cannot stretch a timeout past timeout_max_ms.
+    driver._executed(60.0)
+    limit = DEFAULT_CONSENSUS["timeout_max_ms"] / 1000
+    assert driver.timeout_seconds(propose) == pytest.approx(1.0 + limit)

@@ -1,14 +1,19 @@
-"""The node's wiring: gossiped transaction batches in and out."""
+"""The node's wiring: gossiped transaction batches in and out, and blocks
+capped by the measured time they take to execute."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import trio
 
 from chain.keys import dev_key
 from chain.tx import SignedTx, TxBody
-from node.devnet import authority_key, node_key
+from consensus.protocols import BuildRequest
+from node.devnet import authority_key, node_key, validator_key
+from node.service import ConsensusApp, ExecutionPace, Node
 from p2p.peers import P2PSettings, PeerManager
 from tests.node.cluster import make_homes, running
 
@@ -83,3 +88,47 @@ async def test_a_batch_is_admitted_tx_by_tx_and_relayed_as_a_batch(
                         break
                     assert back["type"] not in ("tx", "txs")
                 nursery.cancel_scope.cancel()
+
+
+def test_execution_pace_learns_from_blocks_big_enough() -> None:
+    pace = ExecutionPace(per_tx=0.002, weight=0.5, min_sample=20)
+    pace.observe(5, 1.0)  # mostly the fixed cost of a block: ignored
+    assert pace.per_tx == 0.002
+    pace.observe(100, 0.4)  # 4 ms a transaction
+    assert pace.per_tx == pytest.approx(0.003)
+    assert pace.max_txs(0.3) == 100
+    assert pace.max_txs(0.0) == 1  # a block always has room for one
+
+
+async def test_a_proposer_under_a_time_cap_builds_a_smaller_block(
+    tmp_path: Path,
+) -> None:
+    homes, doc = make_homes(tmp_path, 1, modules=("identity",))
+    node = Node(homes[0])
+    try:
+        txs = [enrol(doc["chain_id"], n, f"citizen-{n}") for n in range(1, 31)]
+        for tx in txs:
+            node.mempool.add(tx.raw)
+        app = ConsensusApp(node)
+        request = BuildRequest(
+            height=1,
+            round=0,
+            time=node.genesis.genesis_time,
+            proposer=validator_key(1).public,
+            last_commit=None,
+            evidence=(),
+            max_txs=1000,
+            max_bytes=4 << 20,
+        )
+        # Measured as slow: only what fits in the budget is offered.
+        node.pace.per_tx = app.exec_budget / 7
+        block = await app.build_block(request)
+        assert [tx.id for tx in block.txs] == [tx.id for tx in txs[:7]]
+        # Fast again: the count limit of the request applies.
+        node.pace.per_tx = app.exec_budget / 10_000
+        block = await app.build_block(replace(request, max_txs=25))
+        assert len(block.txs) == 25
+        # Building measured the pace (25 transactions: a sample).
+        assert node.pace.per_tx > app.exec_budget / 10_000
+    finally:
+        node.store.close()
