@@ -11,6 +11,12 @@ Invariants:
    compares. Any difference (unsorted keys, a non-minimal integer, trailing
    bytes) is refused, so ``encode(decode(b)) == b`` for every accepted ``b``.
 4. Sizes are checked before any decoding work is done.
+5. ``decode_stored`` reads bytes a node wrote itself through ``encode`` (its
+   state store): it decodes as strictly but skips the re-encoding. Those
+   bytes are bound by the state root, which every node computes over the
+   same bytes, and decoding is a function of the bytes alone; so skipping
+   the canonical check there cannot make two nodes disagree. Input from
+   anywhere else goes through ``decode``.
 """
 
 from __future__ import annotations
@@ -183,8 +189,27 @@ def decode(data: bytes, *, max_size: int = MAX_ENCODED) -> Value:
             f"input is {len(data)} bytes, limit {max_size}", code="encoding.too_large"
         )
     data = bytes(data)
+    value = _unpack(data)
+    if len(data) <= _KNOWN_MAX_SIZE and data in _KNOWN_CANONICAL:
+        return value
+    if encode(value) != data:
+        raise EncodingError("not in canonical form", code="encoding.non_canonical")
+    return value
+
+
+def decode_stored(data: bytes) -> Value:
+    """Decode bytes this node wrote with ``encode`` (invariant 5)."""
+    if len(data) > MAX_ENCODED:
+        raise EncodingError(
+            f"input is {len(data)} bytes, limit {MAX_ENCODED}",
+            code="encoding.too_large",
+        )
+    return _unpack(data)
+
+
+def _unpack(data: bytes) -> Value:
     try:
-        value = msgpack.unpackb(
+        return msgpack.unpackb(
             data,
             raw=False,
             strict_map_key=True,
@@ -202,8 +227,3 @@ def decode(data: bytes, *, max_size: int = MAX_ENCODED) -> Value:
         ) from exc
     except RecursionError as exc:
         raise EncodingError("nesting too deep", code="encoding.too_deep") from exc
-    if len(data) <= _KNOWN_MAX_SIZE and data in _KNOWN_CANONICAL:
-        return value
-    if encode(value) != data:
-        raise EncodingError("not in canonical form", code="encoding.non_canonical")
-    return value

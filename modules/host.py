@@ -133,7 +133,7 @@ class ModuleHost:
 
     def next_nonce(self, kv: KV, sender: bytes) -> int:
         raw = kv.get(NONCE_PREFIX + sender)
-        return 1 if raw is None else int(encoding.decode(raw)) + 1
+        return 1 if raw is None else int(encoding.decode_stored(raw)) + 1
 
     def resolve_sender(self, kv: KV, sender: bytes) -> str:
         """The person behind an active key; TxInvalid otherwise."""

@@ -110,7 +110,7 @@ class State:
 
     def get(self, path: str) -> Any:
         raw = self.kv.get(self._key(path))
-        return None if raw is None else encoding.decode(raw)
+        return None if raw is None else encoding.decode_stored(raw)
 
     def has(self, path: str) -> bool:
         return self.kv.get(self._key(path)) is not None
@@ -125,7 +125,7 @@ class State:
         """(path, value) under ``prefix`` in key order."""
         cut = len(self.prefix)
         for key, raw in self.kv.iter_prefix(self._key(prefix)):
-            yield key[cut:].decode("utf-8"), encoding.decode(raw)
+            yield key[cut:].decode("utf-8"), encoding.decode_stored(raw)
 
     def next_id(self, counter: str) -> int:
         """A per-module sequence: 1, 2, 3... stored under ``seq/<counter>``."""

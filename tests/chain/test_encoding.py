@@ -12,6 +12,7 @@ from chain.encoding import (
     MAX_DEPTH,
     MAX_ENCODED,
     decode,
+    decode_stored,
     encode,
     encode_array,
 )
@@ -267,3 +268,33 @@ def test_encode_array_headers_at_the_size_boundaries(n: int) -> None:
     packed = encode_array([encode(v) for v in items])
     assert packed == encode(items)
     assert decode(packed) == items
+
+
+@given(values)
+def test_decode_stored_reads_what_encode_wrote(value: object) -> None:
+    raw = encode(value)
+    assert decode_stored(raw) == decode(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"\xd4\x01\x00", "encoding.ext"),
+        (b"\x01\x02", "encoding.trailing"),
+        (b"\x92\x01", "encoding.malformed"),
+        (b"\x81\x01\x02", "encoding.malformed"),
+    ],
+)
+def test_decode_stored_is_as_strict_about_structure(raw: bytes, code: str) -> None:
+    for reader in (decode, decode_stored):
+        with pytest.raises(EncodingError) as info:
+            reader(raw)
+        assert info.value.code == code
+
+
+def test_decode_stored_skips_only_the_canonical_form_check() -> None:
+    unsorted = b"\x82\xa1b\x01\xa1a\x02"  # {"b": 1, "a": 2}, keys out of order
+    with pytest.raises(EncodingError) as info:
+        decode(unsorted)
+    assert info.value.code == "encoding.non_canonical"
+    assert decode_stored(unsorted) == {"b": 1, "a": 2}
