@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from chain import encoding
 from chain.block import Block, evidence_hash, txs_root
 from chain.keys import dev_key
+from chain.tx import SignedTx
 from node.devnet import authority_key, validator_key
 from node.errors import BlockInvalid, TxRefused
 from tests.node.chainkit import Driver, genesis, make_tx, open_app, sign_commit
@@ -99,6 +101,57 @@ def test_validate_refuses_block_with_invalid_tx(tmp_path: Path) -> None:
     with pytest.raises(BlockInvalid) as info:
         b.validate_block(forged)
     assert info.value.code == "tx.bad_nonce"
+
+
+def _forge(block: Block, txs: list) -> Block:
+    forged = dataclasses.replace(block, txs=tuple(txs))
+    return forged.with_header(
+        dataclasses.replace(block.header, txs_root=txs_root([tx.id for tx in txs]))
+    )
+
+
+def _bad_signature(tx):
+    sig = bytes([tx.sig[0] ^ 1]) + tx.sig[1:]
+    raw = encoding.encode({"body": tx.body_bytes, "sig": sig})
+    return SignedTx.decode(raw)
+
+
+@pytest.mark.parametrize("count", [10, 200])  # verified here, and in threads
+def test_a_bad_signature_is_reported_before_any_execution_error(
+    tmp_path: Path, count: int
+) -> None:
+    gen = genesis()
+    a = open_app(tmp_path / "a", gen)
+    b = open_app(tmp_path / "b", gen)
+    txs = enrol_txs(gen, count)
+    good = a.build_block(validator_key(1).public, txs, None)
+    assert len(good.txs) == count
+    # An execution error early in the block (tx 3 has a nonce from the
+    # future) and a bad signature late: the signature is what counts.
+    late = count - 2
+    wrong_nonce = make_tx(
+        gen, ADMIN, 999, "identity", "enrol", key=dev_key("x").public, name="X"
+    )
+    forged_txs = list(good.txs)
+    forged_txs[3] = wrong_nonce
+    forged_txs[late] = _bad_signature(forged_txs[late])
+    with pytest.raises(BlockInvalid) as info:
+        b.validate_block(_forge(good, forged_txs))
+    assert (info.value.code, info.value.field) == ("sig.invalid", "txs")
+    # Alone, each fault is refused with its own code; nothing was committed.
+    only_sig = list(good.txs)
+    only_sig[late] = _bad_signature(only_sig[late])
+    with pytest.raises(BlockInvalid) as info:
+        b.validate_block(_forge(good, only_sig))
+    assert info.value.code == "sig.invalid"
+    only_nonce = list(good.txs)
+    only_nonce[3] = wrong_nonce
+    with pytest.raises(BlockInvalid) as info:
+        b.validate_block(_forge(good, only_nonce))
+    assert info.value.code == "tx.bad_nonce"
+    assert b.height == 0
+    b.commit(good, sign_commit(good, gen))
+    assert b.store.state_root == good.header.state_root
 
 
 def test_validate_refuses_commit_without_quorum(tmp_path: Path) -> None:
