@@ -96,6 +96,13 @@ class PendingSignatures:
         self._parts = parts
         self._failure = failure
 
+    @property
+    def failed(self) -> bool:
+        """Whether a failure is already known (without waiting)."""
+        return self._failure is not None or any(
+            part.done() and part.exception() is not None for part in self._parts
+        )
+
     def result(self) -> None:
         """Wait; raise the first failure in transaction order, if any."""
         if self._failure is not None:
@@ -361,6 +368,8 @@ class Application:
         # a bad signature is reported before any execution error, as if it
         # had been checked first.
         pending = start_verifying(block.txs, self.chain_id)
+        if pending.failed:
+            self._signatures_ok(pending)
         try:
             _, results, state = self._execute(
                 h, block.txs, drop_invalid=False, evidence=block.evidence
