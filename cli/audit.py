@@ -61,12 +61,15 @@ def replay(
     progress: Progress,
     stored: Store | None = None,
 ) -> Replayer:
-    """Replay ``records`` into the empty store ``fresh``; Divergence if bad."""
+    """Replay ``records`` into the empty store ``fresh``; Divergence if bad.
+
+    ``fresh`` is thrown away afterwards: no write to it is synced.
+    """
     app = Application(fresh, gen)
     app.init_chain()
     replayer = Replayer(app, stored)
     for record in records:
-        replayer.apply(record)
+        replayer.apply(record, sync=False)
         progress.report(replayer)
     return replayer
 

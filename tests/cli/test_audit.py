@@ -202,3 +202,19 @@ def test_a_home_without_a_store_is_refused(run: Run, tmp_path: Path) -> None:
     assert run("init", "--home", root, "--dev-index", 1).exit_code == 0
     result = run("audit", "--home", root)
     assert result.exit_code == 1 and "home.no_store" in result.stderr
+
+
+def test_the_replayed_store_is_written_without_syncs(
+    home: ChainHome, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    syncs: list[bool] = []
+    write = Store.commit_block
+
+    def spy(self: Store, **kw: Any) -> None:
+        syncs.append(kw.get("sync", True))
+        write(self, **kw)
+
+    monkeypatch.setattr(Store, "commit_block", spy)
+    result = run("audit", "--home", home.root, "--json")
+    assert result.exit_code == 0, result.output
+    assert syncs == [False] * 4  # a throwaway store, checked as it is written
