@@ -5,11 +5,12 @@ A source node holds a chain of ``--blocks`` blocks of the full module mix
 runs ``node.sync.catch_up`` against it: batches of (block, commit) pairs as
 ``node.sync.serve_blocks`` answers a peer, carried as one canonical message
 per batch (encoded by the source, decoded by the receiver, as on the wire),
-each pair applied by ``apply_synced``: the commit verified against the
-validator set, the block validated (structure, BFT time, every transaction
-signature) and re-executed to its results root and state root, then
-committed in one synced batch. Figures: transactions and blocks synced and
-verified per second, beside the verify ceiling measured in the same run.
+each batch applied by ``apply_batch``: the signatures of the batch verified
+ahead in threads, each commit verified against the validator set, each block
+validated (structure, BFT time, every transaction signature) and re-executed
+to its results root and state root, then written, with one synced write at
+the end of the batch. Figures: transactions and blocks synced and verified
+per second, beside the verify ceiling measured in the same run.
 
     python -m bench.catchup [--blocks 10000] [--block-txs 5] [--runs 1] [--quick]
 """
