@@ -60,9 +60,21 @@ from storage.errors import (
 from storage.smt import CachedNodes, LayeredNodes, NodeReader, SparseMerkleTree
 
 FORMAT = b"1"
-# About 250 bytes a node when full: 200,000 nodes hold a 10^5-key state whole
-# in about 50 MB, and keep a validator's memory bounded on a large state.
-DEFAULT_CACHE_NODES = 200_000
+# The tree nodes kept in memory: the top 18 levels of the tree (the nodes
+# that every block's paths cross) in 25 MB, and 15 MB of recently used
+# nodes (those of the last block among them).
+DEFAULT_NODE_CACHE_BYTES = 40 * 1024 * 1024
+# LevelDB's block cache. Table files are memory mapped, and a block read
+# from a map is cached only if it was compressed: tree nodes, being hashes,
+# mostly are not, so a large block cache holds little.
+DEFAULT_BLOCK_CACHE_BYTES = 8 * 1024 * 1024
+# LevelDB maps each open table file whole, and the pages it reads stay
+# resident while the file is open: the table cache (this, less 10) bounds
+# that memory. LevelDB's own default, 1,000, maps a 2 GB database whole.
+DEFAULT_MAX_OPEN_FILES = 100
+# What ``cache_nodes`` (a bound in nodes, kept for callers that give one)
+# counts a node as: a little more than an inner node costs cached.
+NODE_BYTES = 250
 
 _BLOCK = b"B"
 _BLOCK_HASH = b"H"
@@ -135,9 +147,11 @@ class CommittedState:
 class Store:
     """One node's database. Not thread safe: one writer, the node's own."""
 
-    def __init__(self, db: Any, cache_nodes: int = DEFAULT_CACHE_NODES) -> None:
+    def __init__(
+        self, db: Any, node_cache_bytes: int = DEFAULT_NODE_CACHE_BYTES
+    ) -> None:
         self._db: Any = db
-        self._nodes = CachedNodes(LevelNodes(db), cache_nodes)
+        self._nodes = CachedNodes(LevelNodes(db), node_cache_bytes)
         self._state = CommittedState(db)
         self._initialized = False
         self._height = 0
@@ -151,34 +165,42 @@ class Store:
         path: str | os.PathLike[str],
         *,
         create: bool = True,
-        cache_bytes: int = 64 * 1024 * 1024,
-        cache_nodes: int = DEFAULT_CACHE_NODES,
+        cache_bytes: int = DEFAULT_BLOCK_CACHE_BYTES,
+        node_cache_bytes: int = DEFAULT_NODE_CACHE_BYTES,
+        cache_nodes: int | None = None,
+        max_open_files: int = DEFAULT_MAX_OPEN_FILES,
     ) -> Store:
         """Open (by default create) the database at ``path``.
 
-        ``cache_bytes`` is LevelDB's block cache; ``cache_nodes`` bounds the
-        tree nodes kept decoded in memory (about 250 bytes each when full),
-        which is what makes ``prepare`` fast on a large state.
+        ``cache_bytes`` is LevelDB's block cache; ``node_cache_bytes`` bounds
+        the tree nodes kept in memory, which is what makes ``prepare`` fast on
+        a large state (``cache_nodes``, if given, bounds them as that many
+        nodes of ``NODE_BYTES`` instead); ``max_open_files`` bounds LevelDB's
+        open (and memory-mapped) table files, at least 74.
         """
+        if cache_nodes is not None:
+            node_cache_bytes = cache_nodes * NODE_BYTES
         try:
             db = plyvel.DB(
                 os.fspath(path),
                 create_if_missing=create,
                 bloom_filter_bits=10,
                 lru_cache_size=cache_bytes,
+                max_open_files=max_open_files,
             )
         except plyvel.CorruptionError as exc:
             raise CorruptStore(f"cannot open {os.fspath(path)}: {exc}") from exc
         except (plyvel.Error, OSError) as exc:
             raise StorageError(f"cannot open {os.fspath(path)}: {exc}") from exc
         try:
-            return cls(db, cache_nodes)
+            return cls(db, node_cache_bytes)
         except BaseException:
             db.close()
             raise
 
     def close(self) -> None:
         if self._db is not None:
+            self._nodes.close()
             self._db.close()
             self._db = None
 
@@ -234,6 +256,11 @@ class Store:
     def nodes(self) -> NodeReader:
         self._live()
         return self._nodes
+
+    @property
+    def node_reads(self) -> int:
+        """Tree nodes read from LevelDB since opening: the cache's misses."""
+        return self._nodes.reads
 
     def state_get(self, key: bytes) -> bytes | None:
         return self._get(_STATE + key)

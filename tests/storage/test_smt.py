@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from chain.smt_proof import EMPTY, ProofEnd, verify, verify_exclusion
 from storage.errors import MissingNode
 from storage.smt import (
-    CachedNodes,
     LayeredNodes,
     MemoryNodes,
     SparseMerkleTree,
@@ -179,17 +178,3 @@ def test_leaf_encoding_keeps_key_and_value() -> None:
     leaf = encode_leaf(b"key", b"value")
     assert decode_leaf(leaf) == (b"key", b"value")
     assert decode_leaf(encode_leaf(b"", b"")) == (b"", b"")
-
-
-def test_the_node_cache_is_bounded_and_reads_through() -> None:
-    base = MemoryNodes({bytes([i]) * 32: bytes([i]) for i in range(10)})
-    cache = CachedNodes(base, capacity=4)
-    assert cache.get(b"\x01" * 32) == b"\x01"
-    assert cache.get(b"\xff" * 32) is None
-    for i in range(10):
-        assert cache.get(bytes([i]) * 32) == bytes([i])
-        assert len(cache) <= 4
-    cache.remember({b"\xee" * 32: b"new"})
-    base.nodes.clear()
-    assert cache.get(b"\xee" * 32) == b"new"
-    assert CachedNodes(base, capacity=0).get(b"\xee" * 32) is None
