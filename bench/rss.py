@@ -6,7 +6,9 @@ blocks of ``--step`` new keys, each prepared (tree update) and committed in
 one synced batch as the application commits a block. At checkpoints it
 commits ``--probe`` standard blocks of 1,000 changes (800 rewrites of random
 existing records, 200 new ones) and records the median commit time of those
-blocks, the tree depth of a key, and the process's resident memory (VmRSS,
+blocks, their tree nodes read from LevelDB (the node cache's misses) and
+the CPU time of the committing thread (LevelDB compacts in a thread of its
+own), the tree depth of a key, and the process's resident memory (VmRSS,
 split into anonymous memory and mapped files, which are LevelDB's table files
 and the libraries, and the peak VmHWM, from /proc/self/status). The child
 imports the node's service module first, so its baseline is a validator's.
@@ -64,25 +66,26 @@ def checkpoints(total: int) -> list[int]:
     return sorted({m for m in marks if m < total} | {total})
 
 
-def child(total: int, step: int, probes: int, cache_nodes: int | None) -> None:
+def child(total: int, step: int, probes: int, node_cache_mb: int | None) -> None:
     import node.service  # noqa: F401  (a validator's imports, for the baseline)
     from storage.store import Store
 
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="egov-bench-rss-") as tmp:
         path = Path(tmp) / "db"
-        if cache_nodes is None:
+        if node_cache_mb is None:
             store = Store.open(path)  # the node's own settings
         else:
-            store = Store.open(path, cache_nodes=cache_nodes)
+            store = Store.open(path, node_cache_bytes=node_cache_mb * 2**20)
         store.commit_genesis(store.prepare({}))
         height = 0
         keys = 0
         version = 0
 
-        def commit(changes: dict[bytes, bytes | None]) -> float:
+        def commit(changes: dict[bytes, bytes | None]) -> tuple[float, float]:
             nonlocal height
             started = time.perf_counter()
+            cpu_started = time.thread_time()
             height += 1
             state = store.prepare(changes)
             store.commit_block(
@@ -94,7 +97,7 @@ def child(total: int, step: int, probes: int, cache_nodes: int | None) -> None:
                 results=b"",
                 state=state,
             )
-            return time.perf_counter() - started
+            return time.perf_counter() - started, time.thread_time() - cpu_started
 
         print(json.dumps({"baseline": proc_status_mb()}), flush=True)
         for mark in checkpoints(total):
@@ -103,9 +106,11 @@ def child(total: int, step: int, probes: int, cache_nodes: int | None) -> None:
                 n = min(step, mark - keys)
                 grow_s += commit(
                     {key_of(keys + i): value_of(keys + i, 0) for i in range(n)}
-                )
+                )[0]
                 keys += n
             times = []
+            cpu_times = []
+            reads = []
             for _ in range(probes):
                 version += 1
                 changes: dict[bytes, bytes | None] = {}
@@ -115,13 +120,19 @@ def child(total: int, step: int, probes: int, cache_nodes: int | None) -> None:
                 for i in range(PROBE_INSERTS):
                     changes[key_of(keys + i)] = value_of(keys + i, 0)
                 keys += PROBE_INSERTS
-                times.append(commit(changes))
+                reads_before = store.node_reads
+                wall, cpu = commit(changes)
+                times.append(wall)
+                cpu_times.append(cpu)
+                reads.append(store.node_reads - reads_before)
             depth = store.prove(key_of(rng.randrange(keys))).depth
             print(
                 json.dumps(
                     {
                         "keys": keys,
                         "commit_ms": statistics.median(times) * 1000,
+                        "cpu_ms": statistics.median(cpu_times) * 1000,
+                        "node_reads": statistics.median(reads),
                         "depth": depth,
                         "grow_s": grow_s,
                         **proc_status_mb(),
@@ -132,7 +143,9 @@ def child(total: int, step: int, probes: int, cache_nodes: int | None) -> None:
         store.close()
 
 
-def run(total: int, step: int, probes: int, cache_nodes: int | None) -> dict[str, Any]:
+def run(
+    total: int, step: int, probes: int, node_cache_mb: int | None
+) -> dict[str, Any]:
     ceiling = Ceiling()
     ceiling.sample()
     proc = subprocess.run(
@@ -147,7 +160,7 @@ def run(total: int, step: int, probes: int, cache_nodes: int | None) -> dict[str
             str(step),
             "--probes",
             str(probes),
-            *([] if cache_nodes is None else ["--cache-nodes", str(cache_nodes)]),
+            *([] if node_cache_mb is None else ["--node-cache-mb", str(node_cache_mb)]),
         ],
         capture_output=True,
         text=True,
@@ -170,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--step", type=int, default=20_000, help="keys a growth block")
     parser.add_argument("--probes", type=int, default=5, help="blocks a checkpoint")
     parser.add_argument(
-        "--cache-nodes", type=int, help="the store's tree node cache [node default]"
+        "--node-cache-mb", type=int, help="the store's tree node cache [node default]"
     )
     parser.add_argument("--quick", action="store_true", help="100,000 keys")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -178,24 +191,27 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.quick:
         args.keys = 100_000
     if args.child:
-        child(args.keys, args.step, args.probes, args.cache_nodes)
+        child(args.keys, args.step, args.probes, args.node_cache_mb)
         return {}
-    fig = run(args.keys, args.step, args.probes, args.cache_nodes)
+    fig = run(args.keys, args.step, args.probes, args.node_cache_mb)
     points = fig["points"]
     first, last = points[0], points[-1]
     growth = last["commit_ms"] / first["commit_ms"]
+    cpu_growth = last["cpu_ms"] / first["cpu_ms"]
     path_growth = math.log2(last["keys"]) / math.log2(first["keys"])
     print(
         f"state: RSS and commit time of a 1,000-change block as the state grows"
         f" (ceiling {fig['ceiling']:,.0f} ed25519 verify/s, 1 thread)"
     )
     print(
-        f"  {'keys':>10} {'depth':>6} {'commit ms':>10} {'RSS MB':>8}"
+        f"  {'keys':>10} {'depth':>6} {'commit ms':>10} {'CPU ms':>7} {'reads':>6}"
+        f" {'RSS MB':>8}"
         f" {'anon MB':>8} {'file MB':>8} {'peak MB':>8}"
     )
     for p in points:
         print(
             f"  {p['keys']:>10,} {p['depth']:>6} {p['commit_ms']:>10.1f}"
+            f" {p['cpu_ms']:>7.1f} {p['node_reads']:>6,.0f}"
             f" {p['VmRSS']:>8.1f} {p['RssAnon']:>8.1f} {p['RssFile']:>8.1f}"
             f" {p['VmHWM']:>8.1f}"
         )
@@ -204,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         [
             ("baseline RSS MB (imports, empty store)", fig["baseline"]["VmRSS"]),
             (f"commit time growth {first['keys']:,} -> {last['keys']:,}", growth),
+            ("commit CPU time growth over the same range", cpu_growth),
             ("log2 path growth over the same range", path_growth),
         ],
     )
@@ -211,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return summary(
         "state",
         keys=last["keys"],
-        cache_nodes=args.cache_nodes or "default",
+        node_cache_mb=args.node_cache_mb or "default",
         rss_mb=round(last["VmRSS"], 1),
         anon_mb=round(last["RssAnon"], 1),
         file_mb=round(last["RssFile"], 1),
@@ -221,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         commit_ms_first=round(first["commit_ms"], 1),
         commit_ms_last=round(last["commit_ms"], 1),
         commit_growth=round(growth, 2),
+        commit_cpu_ms_first=round(first["cpu_ms"], 1),
+        commit_cpu_ms_last=round(last["cpu_ms"], 1),
+        commit_cpu_growth=round(cpu_growth, 2),
         log_path_growth=round(path_growth, 2),
         commit_met=growth <= path_growth * 1.25,
         verify_per_s=round(fig["ceiling"]),
