@@ -165,6 +165,12 @@ class ConsensusApp:
         )
         self._measured(block, len(candidates), seconds)
         if len(block.txs) != len(candidates):
+            log.warning(
+                "txs left out of a block height=%d candidates=%d left_out=%d",
+                block.height,
+                len(candidates),
+                len(candidates) - len(block.txs),
+            )
             kept = {tx.id for tx in block.txs}
             node.mempool.remove(tx.id for tx in candidates if tx.id not in kept)
         return block
