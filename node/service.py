@@ -105,8 +105,13 @@ class ExecutionPace:
             self.per_tx += self.weight * (sample - self.per_tx)
 
     def max_txs(self, budget: float) -> int:
-        """How many transactions execute within ``budget`` seconds (at least 1)."""
-        return max(1, int(budget / self.per_tx))
+        """How many transactions execute within ``budget`` seconds.
+
+        Never fewer than ``min_sample``: the pace learns only from blocks of
+        that size, so a lower cap after a slow spell (a loaded machine) would
+        keep every later block too small to correct it.
+        """
+        return max(self.min_sample, int(budget / self.per_tx))
 
 
 class ConsensusApp:

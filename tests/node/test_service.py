@@ -97,7 +97,18 @@ def test_execution_pace_learns_from_blocks_big_enough() -> None:
     pace.observe(100, 0.4)  # 4 ms a transaction
     assert pace.per_tx == pytest.approx(0.003)
     assert pace.max_txs(0.3) == 100
-    assert pace.max_txs(0.0) == 1  # a block always has room for one
+    assert pace.max_txs(0.0) == 20  # always room for a block it learns from
+
+
+def test_execution_pace_recovers_after_a_slow_spell() -> None:
+    pace = ExecutionPace(per_tx=0.002, weight=0.5, min_sample=20)
+    for _ in range(6):
+        pace.observe(50, 10.0)  # 200 ms a transaction: a stalled machine
+    assert pace.max_txs(0.333) == 20
+    for _ in range(12):  # the capped blocks are samples: the pace comes back
+        pace.observe(pace.max_txs(0.333), 0.02)
+    assert pace.per_tx < 0.0015
+    assert pace.max_txs(0.333) > 200
 
 
 async def test_a_proposer_under_a_time_cap_builds_a_smaller_block(
@@ -121,9 +132,9 @@ async def test_a_proposer_under_a_time_cap_builds_a_smaller_block(
             max_bytes=4 << 20,
         )
         # Measured as slow: only what fits in the budget is offered.
-        node.pace.per_tx = app.exec_budget / 7
+        node.pace.per_tx = app.exec_budget / 23.5
         block = await app.build_block(request)
-        assert [tx.id for tx in block.txs] == [tx.id for tx in txs[:7]]
+        assert [tx.id for tx in block.txs] == [tx.id for tx in txs[:23]]
         # Fast again: the count limit of the request applies.
         node.pace.per_tx = app.exec_budget / 10_000
         block = await app.build_block(replace(request, max_txs=25))
