@@ -69,9 +69,13 @@ DEFAULT_NODE_CACHE_BYTES = 40 * 1024 * 1024
 # mostly are not, so a large block cache holds little.
 DEFAULT_BLOCK_CACHE_BYTES = 8 * 1024 * 1024
 # LevelDB maps each open table file whole, and the pages it reads stay
-# resident while the file is open: the table cache (this, less 10) bounds
-# that memory. LevelDB's own default, 1,000, maps a 2 GB database whole.
-DEFAULT_MAX_OPEN_FILES = 100
+# resident while the file is open, so the open files (less 10 for its logs,
+# at least 74) times the size of a table file bound that memory: 64 MiB
+# here. LevelDB's own defaults (1,000 files of 2 MiB) map a 2 GB database
+# whole. A lookup in a table that is not open opens it, which costs some
+# microseconds; the node cache keeps such lookups to a few a change.
+DEFAULT_MAX_OPEN_FILES = 74
+DEFAULT_MAX_FILE_BYTES = 1024 * 1024
 # What ``cache_nodes`` (a bound in nodes, kept for callers that give one)
 # counts a node as: a little more than an inner node costs cached.
 NODE_BYTES = 250
@@ -169,14 +173,16 @@ class Store:
         node_cache_bytes: int = DEFAULT_NODE_CACHE_BYTES,
         cache_nodes: int | None = None,
         max_open_files: int = DEFAULT_MAX_OPEN_FILES,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> Store:
         """Open (by default create) the database at ``path``.
 
         ``cache_bytes`` is LevelDB's block cache; ``node_cache_bytes`` bounds
         the tree nodes kept in memory, which is what makes ``prepare`` fast on
         a large state (``cache_nodes``, if given, bounds them as that many
-        nodes of ``NODE_BYTES`` instead); ``max_open_files`` bounds LevelDB's
-        open (and memory-mapped) table files, at least 74.
+        nodes of ``NODE_BYTES`` instead); ``max_open_files`` (at least 74)
+        and ``max_file_bytes`` bound LevelDB's open, memory-mapped, table files
+        and so the memory they take (see ``DEFAULT_MAX_OPEN_FILES``).
         """
         if cache_nodes is not None:
             node_cache_bytes = cache_nodes * NODE_BYTES
@@ -187,6 +193,7 @@ class Store:
                 bloom_filter_bits=10,
                 lru_cache_size=cache_bytes,
                 max_open_files=max_open_files,
+                max_file_size=max_file_bytes,
             )
         except plyvel.CorruptionError as exc:
             raise CorruptStore(f"cannot open {os.fspath(path)}: {exc}") from exc

@@ -220,3 +220,32 @@ def test_damaged_metadata_is_reported_as_corruption(tmp_path: Path) -> None:
     with pytest.raises(CorruptStore) as caught:
         Store.open(path)
     assert caught.value.code == "storage.corrupt"
+
+
+def test_small_caches_and_table_files_give_the_same_roots_and_proofs(
+    tmp_path: Path,
+) -> None:
+    keys = [b"reg/%d" % i for i in range(3_000)]
+    settings = [
+        {},
+        {"node_cache_bytes": 0, "cache_bytes": 0},
+        {"node_cache_bytes": 40_000, "max_open_files": 74, "max_file_bytes": 4096},
+    ]
+    seen = []
+    for n, options in enumerate(settings):
+        path = tmp_path / f"db{n}"
+        with Store.open(path, **options) as store:
+            store.commit_genesis(store.prepare({k: b"v0" for k in keys}))
+            for height in range(1, 6):
+                changes: dict[bytes, bytes | None] = {
+                    k: b"v%d" % height for k in keys[height::7]
+                }
+                changes.update({k: None for k in keys[height::50]})
+                commit(store, height, changes)
+            roots = [store.state_root_at(h) for h in range(6)]
+            proofs = [store.prove(k) for k in keys[::97]]
+            old = [store.prove(k, roots[2]) for k in keys[::101]]
+        with Store.open(path, **options) as store:  # cold caches
+            assert [store.prove(k) for k in keys[::97]] == proofs
+        seen.append((roots, proofs, old))
+    assert all(one == seen[0] for one in seen)
