@@ -31,6 +31,12 @@ from node.application import GENESIS_META, Application
 from node.config import Home
 from storage.store import Store
 
+# The replay re-executes every block against a state that grows to the
+# chain's whole state: tree nodes that fall out of the cache are read back
+# from LevelDB at every block that crosses them. An audit is a one-off
+# process, so it keeps more of the tree than a validator's default.
+REPLAY_NODE_CACHE_MB = 256
+
 
 @dataclass
 class Progress:
@@ -132,6 +138,13 @@ def _key(key: bytes) -> str:
     show_default=True,
     help="Report progress on stderr every N blocks (0: only at the end).",
 )
+@click.option(
+    "--cache-mb",
+    type=click.IntRange(min=1),
+    default=REPLAY_NODE_CACHE_MB,
+    show_default=True,
+    help="Memory for the replayed state's tree nodes, in MiB.",
+)
 @json_option
 def audit(
     home_dir: Path | None,
@@ -139,6 +152,7 @@ def audit(
     chain_file: Path | None,
     genesis_file: Path | None,
     progress_every: int,
+    cache_mb: int,
     as_json: bool,
 ) -> None:
     """Replay the chain from genesis, verifying every commit, signature and root."""
@@ -165,7 +179,9 @@ def audit(
             gen = file_genesis(reader, genesis_file)
             records = file_records(reader)
         check_modules(gen, "genesis")
-        fresh = stack.enter_context(Store.open(workdir / "db"))
+        fresh = stack.enter_context(
+            Store.open(workdir / "db", node_cache_bytes=cache_mb * 1024 * 1024)
+        )
         try:
             replayer = replay(gen, records, fresh, progress, stored)
             if stored is not None:

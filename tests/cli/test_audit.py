@@ -218,3 +218,22 @@ def test_the_replayed_store_is_written_without_syncs(
     result = run("audit", "--home", home.root, "--json")
     assert result.exit_code == 0, result.output
     assert syncs == [False] * 4  # a throwaway store, checked as it is written
+
+
+@pytest.mark.parametrize("cache_mb", [1, 256])
+def test_the_node_cache_of_the_replay_changes_no_result(
+    home: ChainHome, run: Run, monkeypatch: pytest.MonkeyPatch, cache_mb: int
+) -> None:
+    opened: list[int] = []
+    open_store = Store.open
+
+    def spy(path: Any, **kw: Any) -> Store:
+        opened.append(kw.get("node_cache_bytes", 0))
+        return open_store(path, **kw)
+
+    monkeypatch.setattr(Store, "open", spy)
+    result = run("audit", "--home", home.root, "--json", "--cache-mb", cache_mb)
+    assert result.exit_code == 0, result.output
+    with open_store(home.db) as store:
+        assert json.loads(result.stdout)["state_root"] == store.state_root.hex()
+    assert cache_mb * 1024 * 1024 in opened  # the replay store's
