@@ -14,8 +14,10 @@ Invariants:
    committed and nothing after it is applied.
 3. Within a batch, writes are synced only at the end of each group of
    blocks verified together, and on the block before a pair already known to
-   be refused (``storage.store`` invariant 1): a power loss can drop only
-   unsynced blocks at the end, which are fetched again.
+   be refused; a block refused only when executed is followed by
+   ``Store.sync`` (``storage.store`` invariant 1). A power loss can drop
+   only unsynced blocks at the end of a group in progress, which are
+   fetched again.
 4. The signatures of a group are verified ahead, in threads, only to fill
    the memo of ``chain.keys``: the checks of each block that follow still
    run and decide, and find the good signatures there.
@@ -148,7 +150,13 @@ def _apply_group(
         last = i + 1 == len(group) or i + 1 == unsure
         # check_commit above verified this commit for this height; the
         # application validates and re-executes the block itself.
-        app.commit(block, commit, sync=last)
+        try:
+            app.commit(block, commit, sync=last)
+        except BlockInvalid:
+            # Refused on execution (a wrong root): what came before it stays,
+            # durably, as block-by-block sync would have left it.
+            app.store.sync()
+            raise
         applied.append(block)
     return refusal
 

@@ -394,6 +394,17 @@ class Store:
         batch.put(_META_ROOT, state.root)
         batch.put(_META_HEIGHT, height.to_bytes(8, "big"))
 
+    def sync(self) -> None:
+        """Make every block committed so far durable (after ``sync=False``).
+
+        Rewrites the stored height in a synced batch: LevelDB syncs its log,
+        and with it every batch written before.
+        """
+        db = self._live()
+        batch = db.write_batch(sync=True)
+        batch.put(_META_HEIGHT, self._height.to_bytes(8, "big"))
+        batch.write()
+
     def compact(self) -> None:
         """Compact the whole database, after a bulk write such as an import.
 

@@ -187,6 +187,14 @@ def test_a_bad_block_in_a_batch_stops_it_there(
 
     forget_verified()
     syncs = record_syncs(monkeypatch)
+    flushed: list[int] = []
+    store_sync = Store.sync
+
+    def sync_spy(self: Store) -> None:
+        flushed.append(self.height)
+        store_sync(self)
+
+    monkeypatch.setattr(Store, "sync", sync_spy)
     fresh = open_app(tmp_path / "fresh", gen)
     with pytest.raises(BlockInvalid) as batched:
         apply_batch(fresh, items)
@@ -203,9 +211,10 @@ def test_a_bad_block_in_a_batch_stops_it_there(
         # Known to be bad before it is applied: the block before it is synced.
         assert syncs == {1: False, 2: False, 3: True}
     else:
-        # Found only by executing it: the blocks before stay unsynced until
-        # the next synced write (storage.store invariant 1).
+        # Found only by executing it: the blocks before were written unsynced,
+        # and are made durable by a synced write after the refusal.
         assert syncs == {1: False, 2: False, 3: False}
+        assert flushed == [3]
 
 
 def test_a_batch_leaves_the_store_a_block_at_a_time_would(

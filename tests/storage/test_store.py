@@ -249,3 +249,30 @@ def test_small_caches_and_table_files_give_the_same_roots_and_proofs(
             assert [store.prove(k) for k in keys[::97]] == proofs
         seen.append((roots, proofs, old))
     assert all(one == seen[0] for one in seen)
+
+
+def test_unsynced_blocks_then_a_sync_leave_the_same_store(tmp_path: Path) -> None:
+    path = tmp_path / "db"
+    with Store.open(path) as store:
+        store.commit_genesis(store.prepare({b"a": b"1"}))
+        for height in (1, 2, 3):
+            store.commit_block(
+                height=height,
+                block_hash=block_hash(height),
+                block=b"block-bytes %d" % height,
+                commit=b"commit-bytes %d" % height,
+                txids=[txid(height, 0)],
+                results=b"results %d" % height,
+                state=store.prepare({b"k%d" % height: b"v"}),
+                sync=False,
+            )
+        root = store.state_root
+        store.sync()
+        assert store.height == 3
+    with Store.open(path) as store:
+        assert store.height == 3
+        assert store.state_root == root
+        assert store.get_block(3) == b"block-bytes 3"
+        store.close()
+        with pytest.raises(StoreClosed):
+            store.sync()
