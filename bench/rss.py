@@ -66,17 +66,25 @@ def checkpoints(total: int) -> list[int]:
     return sorted({m for m in marks if m < total} | {total})
 
 
-def child(total: int, step: int, probes: int, node_cache_mb: int | None) -> None:
+def child(
+    total: int,
+    step: int,
+    probes: int,
+    node_cache_mb: int | None,
+    max_open_files: int | None = None,
+) -> None:
     import node.service  # noqa: F401  (a validator's imports, for the baseline)
     from storage.store import Store
 
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="egov-bench-rss-") as tmp:
         path = Path(tmp) / "db"
-        if node_cache_mb is None:
-            store = Store.open(path)  # the node's own settings
-        else:
-            store = Store.open(path, node_cache_bytes=node_cache_mb * 2**20)
+        settings: dict[str, int] = {}  # none: the node's own defaults
+        if node_cache_mb is not None:
+            settings["node_cache_bytes"] = node_cache_mb * 2**20
+        if max_open_files is not None:
+            settings["max_open_files"] = max_open_files
+        store = Store.open(path, **settings)
         store.commit_genesis(store.prepare({}))
         height = 0
         keys = 0
@@ -144,7 +152,11 @@ def child(total: int, step: int, probes: int, node_cache_mb: int | None) -> None
 
 
 def run(
-    total: int, step: int, probes: int, node_cache_mb: int | None
+    total: int,
+    step: int,
+    probes: int,
+    node_cache_mb: int | None,
+    max_open_files: int | None = None,
 ) -> dict[str, Any]:
     ceiling = Ceiling()
     ceiling.sample()
@@ -161,6 +173,11 @@ def run(
             "--probes",
             str(probes),
             *([] if node_cache_mb is None else ["--node-cache-mb", str(node_cache_mb)]),
+            *(
+                []
+                if max_open_files is None
+                else ["--max-open-files", str(max_open_files)]
+            ),
         ],
         capture_output=True,
         text=True,
@@ -185,15 +202,24 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--node-cache-mb", type=int, help="the store's tree node cache [node default]"
     )
+    parser.add_argument(
+        "--max-open-files",
+        type=int,
+        help="LevelDB's open (mapped) table files [node default]",
+    )
     parser.add_argument("--quick", action="store_true", help="100,000 keys")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.keys = 100_000
     if args.child:
-        child(args.keys, args.step, args.probes, args.node_cache_mb)
+        child(
+            args.keys, args.step, args.probes, args.node_cache_mb, args.max_open_files
+        )
         return {}
-    fig = run(args.keys, args.step, args.probes, args.node_cache_mb)
+    fig = run(
+        args.keys, args.step, args.probes, args.node_cache_mb, args.max_open_files
+    )
     points = fig["points"]
     first, last = points[0], points[-1]
     growth = last["commit_ms"] / first["commit_ms"]
@@ -229,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "state",
         keys=last["keys"],
         node_cache_mb=args.node_cache_mb or "default",
+        max_open_files=args.max_open_files or "default",
         rss_mb=round(last["VmRSS"], 1),
         anon_mb=round(last["RssAnon"], 1),
         file_mb=round(last["RssFile"], 1),

@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from node.errors import NodeError
+from storage.store import (
+    DEFAULT_BLOCK_CACHE_BYTES,
+    DEFAULT_MAX_OPEN_FILES,
+    DEFAULT_NODE_CACHE_BYTES,
+    MIN_OPEN_FILES,
+)
 
 
 class ConfigError(NodeError):
@@ -56,6 +62,9 @@ class Config:
     mempool_max_txs: int = 20_000
     mempool_max_bytes: int = 64 * 1024 * 1024
     mempool_check_rules: bool = True
+    store_node_cache_mb: int = DEFAULT_NODE_CACHE_BYTES >> 20
+    store_block_cache_mb: int = DEFAULT_BLOCK_CACHE_BYTES >> 20
+    store_max_open_files: int = DEFAULT_MAX_OPEN_FILES
     log_level: str = "info"
 
     # (section, key) for each field in the TOML file
@@ -68,6 +77,9 @@ class Config:
         "mempool_max_txs": ("mempool", "max_txs"),
         "mempool_max_bytes": ("mempool", "max_bytes"),
         "mempool_check_rules": ("mempool", "check_rules"),
+        "store_node_cache_mb": ("store", "node_cache_mb"),
+        "store_block_cache_mb": ("store", "block_cache_mb"),
+        "store_max_open_files": ("store", "max_open_files"),
         "log_level": ("log", "level"),
     }
 
@@ -106,6 +118,14 @@ class Config:
                         f"{section}.{key}", f"must be {type(default).__name__}"
                     )
                 setattr(config, f.name, value)
+        if config.store_node_cache_mb < 1:
+            raise ConfigError("store.node_cache_mb", "must be at least 1")
+        if config.store_block_cache_mb < 1:
+            raise ConfigError("store.block_cache_mb", "must be at least 1")
+        if config.store_max_open_files < MIN_OPEN_FILES:
+            raise ConfigError(
+                "store.max_open_files", f"must be at least {MIN_OPEN_FILES}"
+            )
         if config.mode not in ("validator", "observer"):
             raise ConfigError("node.mode", "must be validator or observer")
         config.peer_list()

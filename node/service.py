@@ -243,7 +243,12 @@ class Node:
         if self.config.mode == "validator":
             self.validator_key = load_key(self.home.validator_key)
         self.home.db.parent.mkdir(parents=True, exist_ok=True)
-        self.store = Store.open(str(self.home.db))
+        self.store = Store.open(
+            str(self.home.db),
+            node_cache_bytes=self.config.store_node_cache_mb << 20,
+            cache_bytes=self.config.store_block_cache_mb << 20,
+            max_open_files=self.config.store_max_open_files,
+        )
         self.app = Application(self.store, self.genesis)
         self.app.init_chain()
         self.mempool = Mempool(

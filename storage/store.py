@@ -75,6 +75,7 @@ DEFAULT_BLOCK_CACHE_BYTES = 8 * 1024 * 1024
 # whole. A lookup in a table that is not open opens it, which costs some
 # microseconds; the node cache keeps such lookups to a few a change.
 DEFAULT_MAX_OPEN_FILES = 74
+MIN_OPEN_FILES = 74  # LevelDB raises a smaller max_open_files to this
 DEFAULT_MAX_FILE_BYTES = 1024 * 1024
 # What ``cache_nodes`` (a bound in nodes, kept for callers that give one)
 # counts a node as: a little more than an inner node costs cached.
@@ -263,6 +264,11 @@ class Store:
     def nodes(self) -> NodeReader:
         self._live()
         return self._nodes
+
+    @property
+    def node_cache_bytes(self) -> int:
+        """The bound of the tree-node cache, in bytes."""
+        return self._nodes.capacity
 
     @property
     def node_reads(self) -> int:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from node.config import Config, ConfigError, Peer
+from node.config import Config, ConfigError, Home, Peer
+from node.service import Node
+from tests.node.cluster import make_homes
 
 
 def test_round_trip_and_defaults(tmp_path: Path) -> None:
@@ -28,6 +30,9 @@ def test_round_trip_and_defaults(tmp_path: Path) -> None:
         ("[mempool]\nmax_txs = 'many'\n", "mempool.max_txs"),
         ("[p2p]\npeers = ['nokey@host:1']\n", "p2p.peers"),
         ("[api]\nlisten = 'nowhere'\n", "api.listen"),
+        ("[store]\nmax_open_files = 10\n", "store.max_open_files"),
+        ("[store]\nnode_cache_mb = 0\n", "store.node_cache_mb"),
+        ("[store]\nblock_cache_mb = 0\n", "store.block_cache_mb"),
         ("not toml at all [", "file"),
     ],
 )
@@ -38,3 +43,14 @@ def test_refusals_name_the_setting(tmp_path: Path, text: str, field: str) -> Non
         Config.load(path)
     assert info.value.field == field
     assert info.value.code == "config.invalid"
+
+
+def test_store_settings_reach_the_store(tmp_path: Path) -> None:
+    homes, _ = make_homes(tmp_path, 1, modules=("identity",))
+    config = Config.load(Home(homes[0]).config)
+    config.store_node_cache_mb = 3
+    node = Node(homes[0], config=config)
+    try:
+        assert node.store.node_cache_bytes == 3 << 20
+    finally:
+        node.store.close()
