@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -83,55 +83,27 @@ class Executed:
 
 
 def verify_signatures(txs: Sequence[SignedTx], chain_id: str) -> None:
-    """Verify every signature, in threads (PyNaCl releases the GIL)."""
-    start_verifying(txs, chain_id).result()
+    """Verify every signature, in threads (PyNaCl releases the GIL).
 
-
-class PendingSignatures:
-    """Signatures being verified in the pool while the caller goes on."""
-
-    def __init__(
-        self, parts: list[Future[int]], failure: ChainError | None = None
-    ) -> None:
-        self._parts = parts
-        self._failure = failure
-
-    @property
-    def failed(self) -> bool:
-        """Whether a failure is already known (without waiting)."""
-        return self._failure is not None or any(
-            part.done() and part.exception() is not None for part in self._parts
-        )
-
-    def result(self) -> None:
-        """Wait; raise the first failure in transaction order, if any."""
-        if self._failure is not None:
-            raise self._failure
-        for part in self._parts:
-            part.result()
-
-
-def _check_part(part: Sequence[SignedTx], chain_id: str) -> int:
-    for tx in part:
-        tx.verify_signature(chain_id)
-    return len(part)
-
-
-def start_verifying(txs: Sequence[SignedTx], chain_id: str) -> PendingSignatures:
-    """Start verifying ``txs`` in threads; small batches are verified here."""
+    Verification is not overlapped with execution: a thread executing
+    Python holds the GIL for its switch interval, so verifying threads
+    waiting for it after each signature made a block slower, not faster
+    (measured: 206 against 180 ms for a 1,000-transaction block).
+    """
     if len(txs) < 64:
-        try:
-            _check_part(txs, chain_id)
-        except ChainError as exc:
-            return PendingSignatures([], exc)
-        return PendingSignatures([])
+        for tx in txs:
+            tx.verify_signature(chain_id)
+        return
+
+    def check_part(part: Sequence[SignedTx]) -> int:
+        for tx in part:
+            tx.verify_signature(chain_id)
+        return len(part)
+
     chunk = max(16, len(txs) // (2 * (os.cpu_count() or 2)))
-    return PendingSignatures(
-        [
-            _VERIFY_POOL.submit(_check_part, txs[i : i + chunk], chain_id)
-            for i in range(0, len(txs), chunk)
-        ]
-    )
+    parts = [txs[i : i + chunk] for i in range(0, len(txs), chunk)]
+    # list() re-raises the first failure here, in the caller's thread.
+    list(_VERIFY_POOL.map(check_part, parts))
 
 
 class Application:
@@ -363,21 +335,13 @@ class Application:
         last = self.last_header()
         if last is not None:
             self._expect(h.time > last.time, "block.time", "time", h.time)
-        # The signatures are verified in threads while the block executes on
-        # its overlay; nothing is kept unless every one of them is good, and
-        # a bad signature is reported before any execution error, as if it
-        # had been checked first.
-        pending = start_verifying(block.txs, self.chain_id)
-        if pending.failed:
-            self._signatures_ok(pending)
         try:
-            _, results, state = self._execute(
-                h, block.txs, drop_invalid=False, evidence=block.evidence
-            )
-        except BlockInvalid:
-            self._signatures_ok(pending)
-            raise
-        self._signatures_ok(pending)
+            verify_signatures(block.txs, self.chain_id)
+        except ChainError as exc:
+            raise BlockInvalid(exc.code, exc.message, "txs") from exc
+        _, results, state = self._execute(
+            h, block.txs, drop_invalid=False, evidence=block.evidence
+        )
         self._expect(
             results_root(results) == h.results_root,
             "block.results_root",
@@ -401,13 +365,6 @@ class Application:
             block.header, block.txs, drop_invalid=False, evidence=block.evidence
         )
         return results_root(results), state.root
-
-    @staticmethod
-    def _signatures_ok(pending: PendingSignatures) -> None:
-        try:
-            pending.result()
-        except ChainError as exc:
-            raise BlockInvalid(exc.code, exc.message, "txs") from exc
 
     @staticmethod
     def _expect(ok: bool, code: str, field: str, found: Any) -> None:
