@@ -62,9 +62,10 @@ def evidence_key(evidence: DuplicateVoteEvidence) -> bytes:
     return EVIDENCE_PREFIX + sha256(evidence.encode())
 
 
-_VERIFY_POOL = ThreadPoolExecutor(
-    max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="egov-verify"
-)
+# The threads that verify signatures, for blocks here and for batches of
+# blocks in node.sync: PyNaCl releases the GIL while it verifies.
+VERIFY_WORKERS = max(2, os.cpu_count() or 2)
+VERIFY_POOL = ThreadPoolExecutor(VERIFY_WORKERS, thread_name_prefix="egov-verify")
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,10 @@ def verify_signatures(txs: Sequence[SignedTx], chain_id: str) -> None:
             tx.verify_signature(chain_id)
         return len(part)
 
-    chunk = max(16, len(txs) // (2 * (os.cpu_count() or 2)))
+    chunk = max(16, len(txs) // (2 * VERIFY_WORKERS))
     parts = [txs[i : i + chunk] for i in range(0, len(txs), chunk)]
     # list() re-raises the first failure here, in the caller's thread.
-    list(_VERIFY_POOL.map(check_part, parts))
+    list(VERIFY_POOL.map(check_part, parts))
 
 
 class Application:

@@ -26,17 +26,15 @@ Invariants:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from chain.block import Block
 from chain.errors import ChainError
 from chain.tx import SignedTx
 from chain.votes import Commit, CommitError, Vote
-from node.application import Application
+from node.application import VERIFY_POOL, VERIFY_WORKERS, Application
 from node.errors import BlockInvalid
 
 log = logging.getLogger("egov.sync")
@@ -51,9 +49,6 @@ _AHEAD_THREADED = 32
 
 Fetch = Callable[[int, int], Awaitable[Sequence[tuple[bytes, bytes]]]]
 Pair = tuple[Block, Commit]
-
-_AHEAD_WORKERS = max(2, os.cpu_count() or 2)
-_AHEAD_POOL = ThreadPoolExecutor(_AHEAD_WORKERS, thread_name_prefix="egov-sync-verify")
 
 
 @dataclass
@@ -202,9 +197,9 @@ def verify_ahead(chain_id: str, pairs: Sequence[Pair]) -> int:
         checks.extend((index, _tx_check(tx, chain_id)) for tx in block.txs)
     if len(checks) < _AHEAD_THREADED:
         return _first_failure(checks, len(pairs))
-    chunk = -(-len(checks) // (2 * _AHEAD_WORKERS))
+    chunk = -(-len(checks) // (2 * VERIFY_WORKERS))
     parts = [checks[i : i + chunk] for i in range(0, len(checks), chunk)]
-    found = _AHEAD_POOL.map(_first_failure, parts, [len(pairs)] * len(parts))
+    found = VERIFY_POOL.map(_first_failure, parts, [len(pairs)] * len(parts))
     return min(found, default=len(pairs))
 
 
