@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from chain.smt_proof import (
@@ -50,17 +50,6 @@ LEAF_TAG = 0
 INNER_TAG = 1
 _HASHED = 1 + 2 * HASH_SIZE  # the prefix of a node that its hash covers
 _LEAF_HEADER = _HASHED + 4
-
-# What a subtree is, as far as the update needs to know.
-_EMPTY_KIND = 0
-_LEAF_KIND = 1
-_INNER_KIND = 2
-_UNKNOWN_KIND = 3  # an untouched subtree whose node was not read
-
-# A change while updating: (key_hash, leaf_hash, leaf_encoding). A deletion
-# has no leaf hash; a leaf that is already stored has no encoding to write.
-_Item = tuple[bytes, bytes | None, bytes | None]
-_Subtree = tuple[bytes, int]
 
 _sha256 = hashlib.sha256
 
@@ -96,11 +85,12 @@ class LayeredNodes:
     not committed (block sync executing several blocks, for instance).
     """
 
-    __slots__ = ("pending", "base")
+    __slots__ = ("pending", "base", "top_levels")
 
     def __init__(self, pending: Mapping[bytes, bytes], base: NodeReader) -> None:
         self.pending = pending
         self.base = base
+        self.top_levels: int = getattr(base, "top_levels", 0)
 
     def get(self, node_hash: bytes, /) -> bytes | None:
         node = self.pending.get(node_hash)
@@ -108,26 +98,26 @@ class LayeredNodes:
             return self.base.get(node_hash)
         return node
 
-    def get_at(self, node_hash: bytes, digest: bytes, depth: int, /) -> bytes | None:
+    def get_top(self, node_hash: bytes, slot: int, /) -> bytes | None:
         node = self.pending.get(node_hash)
         if node is None:
-            base_at = getattr(self.base, "get_at", None)
-            if base_at is None:
-                return self.base.get(node_hash)
-            node = base_at(node_hash, digest, depth)
+            base: PositionedReader = self.base  # type: ignore[assignment]
+            return base.get_top(node_hash, slot)
         return node
 
 
-class PathNodeReader(NodeReader, Protocol):
-    """A node reader that is also told where on a path a node is read.
+class PositionedReader(NodeReader, Protocol):
+    """A node reader that also holds the top levels of the tree by position.
 
-    ``digest`` is the key hash being followed and ``depth`` the node's depth
-    on its path, which together name the node's position in the tree.
+    ``top_levels`` levels (0 for none) are read with ``get_top``, which is
+    told the node's position: ``slot`` numbers the positions level by level,
+    ``1`` for the root, ``2 * s`` and ``2 * s + 1`` for the children of
+    ``s`` (so a node at depth ``d`` has ``2 ** d <= slot < 2 ** (d + 1)``).
     """
 
-    def get_at(
-        self, node_hash: bytes, digest: bytes, depth: int, /
-    ) -> bytes | None: ...
+    top_levels: int
+
+    def get_top(self, node_hash: bytes, slot: int, /) -> bytes | None: ...
 
 
 # What an entry of the recent generations costs beyond the node's bytes
@@ -225,11 +215,10 @@ class CachedNodes:
         self._keep(node_hash, node)
         return node
 
-    def get_at(self, node_hash: bytes, digest: bytes, depth: int, /) -> bytes | None:
+    def get_top(self, node_hash: bytes, slot: int, /) -> bytes | None:
         top = self._top
-        if top is None or depth >= self.top_levels:
+        if top is None:
             return self.get(node_hash)
-        slot = (int.from_bytes(digest, "big") >> (256 - depth)) | (1 << depth)
         at = slot * TOP_SLOT_BYTES
         if top[at : at + HASH_SIZE] == node_hash:
             return top[at + HASH_SIZE : at + TOP_SLOT_BYTES]
@@ -244,22 +233,39 @@ class CachedNodes:
             self._keep(node_hash, node)  # a leaf this high: a small tree
         return node
 
-    def remember(self, nodes: Mapping[bytes, bytes]) -> None:
+    def remember(
+        self,
+        nodes: Mapping[bytes, bytes],
+        placed: Sequence[tuple[int, bytes, bytes]] | None = None,
+    ) -> None:
         """Cache nodes just written, as ``update`` returns them.
 
-        Each block rewrites the nodes on its paths, so the top levels hold
-        the new versions at once: walking down from the new root (the last
-        node of an update, which writes children before parents) places them
-        by position. Other nodes go to the recent generations. Nodes in
-        another order are only cached less well.
+        Each block rewrites the nodes on its paths, so the top levels take
+        the new versions at once. ``placed`` gives the positions of the new
+        inner nodes in the top levels, as ``SparseMerkleTree.update_placed``
+        returns them for this cache's ``top_levels``; without it they are
+        found by walking down from the new root (the last node of an
+        update, which writes children before parents). Other nodes go to
+        the recent generations.
         """
-        placed: set[bytes] = set()
-        if self._top is not None and nodes:
-            root = next(reversed(nodes)) if isinstance(nodes, dict) else b""
-            placed = self._place(root, nodes)
-        for node_hash, node in nodes.items():
-            if node_hash not in placed:
+        top = self._top
+        if top is None or not nodes:
+            for node_hash, node in nodes.items():
                 self._keep(node_hash, node)
+            return
+        if placed is None:
+            root = next(reversed(nodes)) if isinstance(nodes, dict) else b""
+            done = self._place(root, nodes)
+        else:
+            done = set()
+            for slot, node_hash, node in placed:
+                at = slot * TOP_SLOT_BYTES
+                top[at : at + TOP_SLOT_BYTES] = node_hash + node
+                done.add(node_hash)
+        keep = self._keep
+        for node_hash, node in nodes.items():
+            if node_hash not in done:
+                keep(node_hash, node)
 
     def _place(self, root: bytes, nodes: Mapping[bytes, bytes]) -> set[bytes]:
         """Put the new inner nodes under ``root`` in their top slots."""
@@ -338,42 +344,44 @@ class SparseMerkleTree:
     changing this one.
     """
 
-    __slots__ = ("nodes", "root", "_get_at")
+    __slots__ = ("nodes", "root", "_top_levels", "_get_top")
 
     def __init__(self, nodes: NodeReader, root: bytes = EMPTY) -> None:
         if len(root) != HASH_SIZE:
             raise StorageError(f"a root is {HASH_SIZE} bytes, not {len(root)}")
         self.nodes = nodes
         self.root = root
-        get_at = getattr(nodes, "get_at", None)
-        self._get_at: Callable[[bytes, bytes, int], bytes | None] = (
-            get_at if get_at is not None else _positionless(nodes)
+        self._top_levels: int = getattr(nodes, "top_levels", 0)
+        self._get_top: Callable[[bytes, int], bytes | None] | None = (
+            getattr(nodes, "get_top", None) if self._top_levels else None
         )
 
     # -- reads -------------------------------------------------------------
 
     def get(self, key: bytes) -> bytes | None:
         digest = key_hash(key)
+        path = int.from_bytes(digest, "big")
         current = self.root
         depth = 0
         while current != EMPTY:
-            node = self._read(current, digest, depth)
+            node = self._read(current, path, depth)
             if node[0] == LEAF_TAG:
                 if node[1:33] != digest:
                     return None
                 return decode_leaf(node)[1]
-            current = node[33:65] if _bit(digest, depth) else node[1:33]
+            current = node[33:65] if path >> (255 - depth) & 1 else node[1:33]
             depth += 1
         return None
 
     def prove(self, key: bytes) -> Proof:
         """A proof of ``key``'s value, or of its absence, under this root."""
         digest = key_hash(key)
+        path = int.from_bytes(digest, "big")
         siblings: list[bytes] = []
         current = self.root
         depth = 0
         while current != EMPTY:
-            node = self._read(current, digest, depth)
+            node = self._read(current, path, depth)
             if node[0] == LEAF_TAG:
                 leaf_key = node[1:33]
                 if leaf_key == digest:
@@ -381,7 +389,7 @@ class SparseMerkleTree:
                 return Proof(
                     tuple(siblings), ProofEnd.OTHER_LEAF, (leaf_key, node[33:65])
                 )
-            if _bit(digest, depth):
+            if path >> (255 - depth) & 1:
                 siblings.append(node[1:33])
                 current = node[33:65]
             else:
@@ -414,126 +422,43 @@ class SparseMerkleTree:
         Nothing is written. The changed keys are sorted by key hash and the
         tree is walked once, so each touched node is rehashed once per batch.
         """
+        root, nodes, _ = self.update_placed(changes)
+        return root, nodes
+
+    def update_placed(
+        self, changes: Mapping[bytes, bytes | None], top_levels: int = 0
+    ) -> tuple[bytes, dict[bytes, bytes], list[tuple[int, bytes, bytes]]]:
+        """``update``, and the new inner nodes above depth ``top_levels`` with
+        their positions: ``(slot, hash, node)`` as ``PositionedReader``
+        numbers slots, for a cache that holds those levels by position."""
         items: list[_Item] = []
         for key, value in changes.items():
             if value is None:
-                items.append((key_hash(key), None, None))
+                digest = key_hash(key)
+                items.append((int.from_bytes(digest, "big"), None, None))
             else:
                 leaf = encode_leaf(key, value)
-                items.append((leaf[1:33], _node_hash(leaf), leaf))
-        items.sort(key=_item_key)
+                items.append(
+                    (int.from_bytes(leaf[1:33], "big"), _node_hash(leaf), leaf)
+                )
+        items.sort(key=_item_path)
         for i in range(1, len(items)):
             if items[i][0] == items[i - 1][0]:
                 raise StorageError("two keys share a SHA-256 hash")
-        new_nodes: dict[bytes, bytes] = {}
         if not items:
-            return self.root, new_nodes
-        root, _ = self._apply(self.root, 0, items, 0, len(items), new_nodes)
-        return root, new_nodes
+            return self.root, {}, []
+        return _Update(self, items, top_levels).run(self.root)
 
-    def _apply(
-        self,
-        current: bytes,
-        depth: int,
-        items: list[_Item],
-        lo: int,
-        hi: int,
-        out: dict[bytes, bytes],
-    ) -> _Subtree:
-        if current == EMPTY:
-            present = [item for item in items[lo:hi] if item[1] is not None]
-            return self._build(depth, present, 0, len(present), out)
-        node = self._read(current, items[lo][0], depth)
-        if node[0] == LEAF_TAG:
-            # The subtree held one entry: rebuild it from that entry and the
-            # changes, which is small and keeps the shape canonical.
-            return self._merge_leaf(current, node, depth, items, lo, hi, out)
-        mid = _split(items, lo, hi, depth)
-        left: _Subtree = (node[1:33], _UNKNOWN_KIND)
-        right: _Subtree = (node[33:65], _UNKNOWN_KIND)
-        if lo < mid:
-            left = self._apply(left[0], depth + 1, items, lo, mid, out)
-        if mid < hi:
-            right = self._apply(right[0], depth + 1, items, mid, hi, out)
-        return self._join(left, right, out)
+    # -- reading nodes ---------------------------------------------------------
 
-    def _merge_leaf(
-        self,
-        current: bytes,
-        node: bytes,
-        depth: int,
-        items: list[_Item],
-        lo: int,
-        hi: int,
-        out: dict[bytes, bytes],
-    ) -> _Subtree:
-        digest = node[1:33]
-        present: list[_Item] = []
-        placed = False
-        for item in items[lo:hi]:
-            if not placed and digest <= item[0]:
-                placed = True
-                if digest != item[0]:
-                    present.append((digest, current, None))
-            if item[1] is not None:
-                present.append(item)
-        if not placed:
-            present.append((digest, current, None))
-        return self._build(depth, present, 0, len(present), out)
-
-    def _build(
-        self,
-        depth: int,
-        items: list[_Item],
-        lo: int,
-        hi: int,
-        out: dict[bytes, bytes],
-    ) -> _Subtree:
-        """The canonical subtree of entries that are all present."""
-        if lo == hi:
-            return EMPTY, _EMPTY_KIND
-        if hi - lo == 1:
-            _, leaf_hash, leaf = items[lo]
-            assert leaf_hash is not None
-            if leaf is not None:
-                out[leaf_hash] = leaf
-            return leaf_hash, _LEAF_KIND
-        if depth >= MAX_DEPTH:
-            raise StorageError("two keys share a SHA-256 hash")
-        mid = _split(items, lo, hi, depth)
-        left = self._build(depth + 1, items, lo, mid, out)
-        right = self._build(depth + 1, items, mid, hi, out)
-        return self._join(left, right, out)
-
-    def _join(
-        self, left: _Subtree, right: _Subtree, out: dict[bytes, bytes]
-    ) -> _Subtree:
-        left_hash, left_kind = left
-        right_hash, right_kind = right
-        if left_hash == EMPTY or right_hash == EMPTY:
-            if left_hash == right_hash:
-                return EMPTY, _EMPTY_KIND
-            other_hash, other_kind = right if left_hash == EMPTY else left
-            if other_kind == _UNKNOWN_KIND:
-                other_kind = self._kind(other_hash)
-            if other_kind == _LEAF_KIND:
-                return other_hash, _LEAF_KIND  # a lone leaf moves up
-        node = b"\x01" + left_hash + right_hash
-        digest = _sha256(node).digest()
-        out[digest] = node
-        return digest, _INNER_KIND
-
-    def _kind(self, current: bytes) -> int:
-        if current == EMPTY:
-            return _EMPTY_KIND
-        return _LEAF_KIND if self._read(current)[0] == LEAF_TAG else _INNER_KIND
-
-    def _read(self, current: bytes, digest: bytes = b"", depth: int = -1) -> bytes:
-        """The node ``current``, at ``depth`` on ``digest``'s path if known."""
-        if depth < 0:
-            node = self.nodes.get(current)
+    def _read(self, current: bytes, path: int = 0, depth: int = -1) -> bytes:
+        """The node ``current``, at ``depth`` on the path of key hash ``path``
+        if known (-1: position unknown)."""
+        get_top = self._get_top
+        if get_top is not None and 0 <= depth < self._top_levels:
+            node = get_top(current, (path >> (256 - depth)) | (1 << depth))
         else:
-            node = self._get_at(current, digest, depth)
+            node = self.nodes.get(current)
         if node is None:
             raise MissingNode(current)
         tag = node[0] if node else -1
@@ -544,42 +469,150 @@ class SparseMerkleTree:
             raise CorruptStore(f"node {current.hex()} is not a tree node")
         return node
 
+    def _is_leaf(self, current: bytes, out: Mapping[bytes, bytes]) -> bool:
+        node = out.get(current)
+        if node is None:
+            node = self._read(current)
+        return node[0] == LEAF_TAG
 
-def _positionless(
-    nodes: NodeReader,
-) -> Callable[[bytes, bytes, int], bytes | None]:
-    def get_at(node_hash: bytes, digest: bytes, depth: int, /) -> bytes | None:
-        return nodes.get(node_hash)
 
-    return get_at
+# A change while updating: (key hash as an int, leaf hash, leaf encoding). A
+# deletion has no leaf hash; a leaf that is already stored has no encoding.
+_Item = tuple[int, bytes | None, bytes | None]
+
+
+def _item_path(item: _Item) -> int:
+    return item[0]
+
+
+class _Update:
+    """One batch of changes applied to one tree (``update_placed``).
+
+    The walk is a recursion over the sorted changes: a subtree's changes are
+    a contiguous run ``[lo, hi)`` of them, split in two by the next bit of
+    the key hashes. It returns subtree hashes only; whether a subtree is a
+    lone leaf, which decides whether it moves up beside an empty sibling, is
+    looked up in that rare case.
+    """
+
+    __slots__ = ("tree", "items", "paths", "out", "placed", "top_levels")
+
+    def __init__(self, tree: SparseMerkleTree, items: list[_Item], top: int) -> None:
+        self.tree = tree
+        self.items = items
+        self.paths = [item[0] for item in items]
+        self.out: dict[bytes, bytes] = {}
+        self.placed: list[tuple[int, bytes, bytes]] = []
+        self.top_levels = top
+
+    def run(
+        self, root: bytes
+    ) -> tuple[bytes, dict[bytes, bytes], list[tuple[int, bytes, bytes]]]:
+        new_root = self.apply(root, 0, 0, len(self.items))
+        return new_root, self.out, self.placed
+
+    def apply(self, current: bytes, depth: int, lo: int, hi: int) -> bytes:
+        if current == EMPTY:
+            present = [item for item in self.items[lo:hi] if item[1] is not None]
+            return self.build_all(present, depth)
+        node = self.tree._read(current, self.paths[lo], depth)
+        if node[0] == LEAF_TAG:
+            # The subtree held one entry: rebuild it from that entry and the
+            # changes, which is small and keeps the shape canonical.
+            return self.merge_leaf(current, node, depth, lo, hi)
+        mid = self.split(self.paths, lo, hi, depth)
+        left = node[1:33]
+        right = node[33:65]
+        if lo < mid:
+            left = self.apply(left, depth + 1, lo, mid)
+        if mid < hi:
+            right = self.apply(right, depth + 1, mid, hi)
+        return self.join(left, right, depth, self.paths[lo])
+
+    def merge_leaf(
+        self, current: bytes, node: bytes, depth: int, lo: int, hi: int
+    ) -> bytes:
+        path = int.from_bytes(node[1:33], "big")
+        present: list[_Item] = []
+        placed = False
+        for item in self.items[lo:hi]:
+            if not placed and path <= item[0]:
+                placed = True
+                if path != item[0]:
+                    present.append((path, current, None))
+            if item[1] is not None:
+                present.append(item)
+        if not placed:
+            present.append((path, current, None))
+        return self.build_all(present, depth)
+
+    def build_all(self, items: list[_Item], depth: int) -> bytes:
+        paths = self.paths if items is self.items else [item[0] for item in items]
+        return self.build(items, paths, 0, len(items), depth)
+
+    def build(
+        self, items: list[_Item], paths: list[int], lo: int, hi: int, depth: int
+    ) -> bytes:
+        """The canonical subtree of entries that are all present."""
+        if hi - lo == 1:
+            _, leaf_hash, leaf = items[lo]
+            assert leaf_hash is not None
+            if leaf is not None:
+                self.out[leaf_hash] = leaf
+            return leaf_hash
+        if lo == hi:
+            return EMPTY
+        if depth >= MAX_DEPTH:
+            raise StorageError("two keys share a SHA-256 hash")
+        mid = self.split(paths, lo, hi, depth)
+        if mid == lo or mid == hi:
+            # All on one side: the other is empty, and this level is an
+            # inner node over the subtree below (two entries or more).
+            below = self.build(items, paths, lo, hi, depth + 1)
+            if mid == lo:
+                return self.inner(EMPTY, below, depth, paths[lo])
+            return self.inner(below, EMPTY, depth, paths[lo])
+        left = self.build(items, paths, lo, mid, depth + 1)
+        right = self.build(items, paths, mid, hi, depth + 1)
+        return self.inner(left, right, depth, paths[lo])
+
+    def join(self, left: bytes, right: bytes, depth: int, path: int) -> bytes:
+        """The node over two subtrees, one of which may now be empty."""
+        if left == EMPTY or right == EMPTY:
+            if left == right:
+                return EMPTY
+            other = right if left == EMPTY else left
+            if self.tree._is_leaf(other, self.out):
+                return other  # a lone leaf moves up
+        return self.inner(left, right, depth, path)
+
+    def inner(self, left: bytes, right: bytes, depth: int, path: int) -> bytes:
+        node = b"\x01" + left + right
+        digest = _sha256(node).digest()
+        self.out[digest] = node
+        if depth < self.top_levels:
+            slot = (path >> (256 - depth)) | (1 << depth)
+            self.placed.append((slot, digest, node))
+        return digest
+
+    @staticmethod
+    def split(paths: list[int], lo: int, hi: int, depth: int) -> int:
+        """First index in [lo, hi) whose key hash has bit ``depth`` set.
+
+        The paths are sorted and share their first ``depth`` bits, so those
+        with the bit clear come first.
+        """
+        shift = 255 - depth
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if paths[mid] >> shift & 1:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
 
 def build_root(entries: Mapping[bytes, bytes]) -> bytes:
     """The root of a map, computed from scratch (for checks and audits)."""
     root, _ = SparseMerkleTree(MemoryNodes()).update(entries)
     return root
-
-
-def _item_key(item: _Item) -> bytes:
-    return item[0]
-
-
-def _bit(digest: bytes, depth: int) -> int:
-    return (digest[depth >> 3] >> (7 - (depth & 7))) & 1
-
-
-def _split(items: list[_Item], lo: int, hi: int, depth: int) -> int:
-    """First index in [lo, hi) whose key hash has bit ``depth`` set.
-
-    The items are sorted by key hash and share their first ``depth`` bits,
-    so those with the bit clear come first.
-    """
-    index = depth >> 3
-    mask = 0x80 >> (depth & 7)
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if items[mid][0][index] & mask:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo

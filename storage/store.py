@@ -112,6 +112,8 @@ class PreparedState:
     root: bytes
     changes: Mapping[bytes, bytes | None]  # key order; None deletes
     nodes: Mapping[bytes, bytes]  # tree nodes to write
+    # The new inner nodes of the node cache's top levels, by position.
+    placed: Sequence[tuple[int, bytes, bytes]] = ()
 
 
 def _height_key(prefix: bytes, height: int) -> bytes:
@@ -307,10 +309,10 @@ class Store:
             tree = self.tree()
         else:
             tree = SparseMerkleTree(LayeredNodes(on.nodes, self.nodes), on.root)
-        root, nodes = tree.update(changes)
+        root, nodes, placed = tree.update_placed(changes, self._nodes.top_levels)
         ordered = dict(sorted(changes.items()))
         return PreparedState(
-            base_root=tree.root, root=root, changes=ordered, nodes=nodes
+            base_root=tree.root, root=root, changes=ordered, nodes=nodes, placed=placed
         )
 
     # -- writes ------------------------------------------------------------
@@ -327,7 +329,7 @@ class Store:
         batch.put(_META_FORMAT, FORMAT)
         self._put_state(batch, state, 0, meta)
         batch.write()
-        self._nodes.remember(state.nodes)
+        self._nodes.remember(state.nodes, state.placed)
         self._initialized = True
         self._root = state.root
 
@@ -368,7 +370,7 @@ class Store:
         batch.put(_META_LAST_HASH, block_hash)
         self._put_state(batch, state, height, meta)
         batch.write()
-        self._nodes.remember(state.nodes)
+        self._nodes.remember(state.nodes, state.placed)
         self._height = height
         self._last_hash = block_hash
         self._root = state.root
