@@ -19,6 +19,7 @@ from storage.store import (
     DEFAULT_BLOCK_CACHE_BYTES,
     DEFAULT_MAX_OPEN_FILES,
     DEFAULT_NODE_CACHE_BYTES,
+    DEFAULT_WRITE_BUFFER_BYTES,
     MIN_OPEN_FILES,
 )
 
@@ -65,6 +66,7 @@ class Config:
     store_node_cache_mb: int = DEFAULT_NODE_CACHE_BYTES >> 20
     store_block_cache_mb: int = DEFAULT_BLOCK_CACHE_BYTES >> 20
     store_max_open_files: int = DEFAULT_MAX_OPEN_FILES
+    store_write_buffer_mb: int = DEFAULT_WRITE_BUFFER_BYTES >> 20
     log_level: str = "info"
 
     # (section, key) for each field in the TOML file
@@ -80,6 +82,7 @@ class Config:
         "store_node_cache_mb": ("store", "node_cache_mb"),
         "store_block_cache_mb": ("store", "block_cache_mb"),
         "store_max_open_files": ("store", "max_open_files"),
+        "store_write_buffer_mb": ("store", "write_buffer_mb"),
         "log_level": ("log", "level"),
     }
 
@@ -122,6 +125,8 @@ class Config:
             raise ConfigError("store.node_cache_mb", "must be at least 1")
         if config.store_block_cache_mb < 1:
             raise ConfigError("store.block_cache_mb", "must be at least 1")
+        if config.store_write_buffer_mb < 1:
+            raise ConfigError("store.write_buffer_mb", "must be at least 1")
         if config.store_max_open_files < MIN_OPEN_FILES:
             raise ConfigError(
                 "store.max_open_files", f"must be at least {MIN_OPEN_FILES}"

@@ -248,6 +248,7 @@ class Node:
             node_cache_bytes=self.config.store_node_cache_mb << 20,
             cache_bytes=self.config.store_block_cache_mb << 20,
             max_open_files=self.config.store_max_open_files,
+            write_buffer_bytes=self.config.store_write_buffer_mb << 20,
         )
         self.app = Application(self.store, self.genesis)
         self.app.init_chain()

@@ -33,6 +33,7 @@ def test_round_trip_and_defaults(tmp_path: Path) -> None:
         ("[store]\nmax_open_files = 10\n", "store.max_open_files"),
         ("[store]\nnode_cache_mb = 0\n", "store.node_cache_mb"),
         ("[store]\nblock_cache_mb = 0\n", "store.block_cache_mb"),
+        ("[store]\nwrite_buffer_mb = 0\n", "store.write_buffer_mb"),
         ("not toml at all [", "file"),
     ],
 )
