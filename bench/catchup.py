@@ -27,7 +27,7 @@ from typing import Any
 import trio
 
 from bench.devchain import build_chain, forget_memos, fresh_app, genesis_doc
-from bench.report import Ceiling, median, summary, table
+from bench.report import Ceiling, cpu_seconds, median, summary, table
 from chain import encoding
 from chain.genesis import Genesis
 from node.application import Application
@@ -47,10 +47,10 @@ def sync_once(source: Application, target: Application) -> tuple[float, float, i
         progress = await catch_up(target, fetch, source.height, batch=MAX_BATCH)
         return progress.txs
 
-    cpu = time.process_time()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     txs = trio.run(main)
-    return time.perf_counter() - started, time.process_time() - cpu, txs
+    return time.perf_counter() - started, cpu_seconds() - cpu, txs
 
 
 def run(blocks: int, block_txs: int, runs: int) -> dict[str, Any]:

@@ -77,6 +77,10 @@ def forget_verified() -> None:
     _VERIFIED.clear()
 
 
+def _memo_key(public: bytes, signature: bytes, message: bytes) -> bytes:
+    return hashlib.sha256(public + signature + message).digest()
+
+
 def verify(
     public: bytes, tag: bytes, chain_id: str, body: bytes, signature: bytes
 ) -> None:
@@ -86,7 +90,7 @@ def verify(
     if len(signature) != SIGNATURE_SIZE:
         raise SignatureError("signature must be 64 bytes", code="sig.malformed")
     message = signing_bytes(tag, chain_id, body)
-    seen = hashlib.sha256(public + signature + message).digest()
+    seen = _memo_key(public, signature, message)
     if seen in _VERIFIED:
         return
     try:
@@ -97,9 +101,57 @@ def verify(
         raise SignatureError(
             f"bad key or signature: {exc}", code="sig.bad_key"
         ) from exc
+    _remember_verified(seen)
+
+
+def _remember_verified(seen: bytes) -> None:
     if len(_VERIFIED) >= _VERIFIED_MAX:
         _VERIFIED.clear()
     _VERIFIED[seen] = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unverified:
+    """A signature not yet known good, as a verifier elsewhere needs it.
+
+    ``message`` is the signed bytes (``signing_bytes``); ``memo`` is where a
+    good verdict is remembered (``remember_good``).
+    """
+
+    public: bytes
+    message: bytes
+    signature: bytes
+    memo: bytes
+
+
+def unverified(
+    public: bytes, tag: bytes, chain_id: str, body: bytes, signature: bytes
+) -> Unverified | None:
+    """The signature to verify elsewhere, or None if it is already known
+    good. Malformed keys and signatures are not refused here: ``verify``
+    refuses them when it is called on them."""
+    message = signing_bytes(tag, chain_id, body)
+    seen = _memo_key(public, signature, message)
+    if seen in _VERIFIED:
+        return None
+    return Unverified(public, message, signature, seen)
+
+
+def remember_good(checked: Unverified) -> None:
+    """Record a signature that another process verified with ``check_many``."""
+    _remember_verified(checked.memo)
+
+
+def check_many(items: list[tuple[bytes, bytes, bytes]]) -> list[int]:
+    """The indices of the (public, message, signature) items that do not
+    verify. Pure: it runs in worker processes (``node.verifier``)."""
+    bad: list[int] = []
+    for index, (public, message, signature) in enumerate(items):
+        try:
+            nacl.signing.VerifyKey(public).verify(message, signature)
+        except (nacl.exceptions.CryptoError, ValueError, TypeError):
+            bad.append(index)
+    return bad
 
 
 def is_valid_signature(

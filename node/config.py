@@ -57,6 +57,9 @@ class Peer:
 class Config:
     moniker: str = "node"
     mode: str = "validator"  # validator | observer
+    # Worker processes verifying a block's signatures while it executes:
+    # -1 for one fewer than the cores, 0 for none (threads verify first).
+    verify_processes: int = -1
     p2p_listen: str = "127.0.0.1:26656"
     peers: list[str] = field(default_factory=list)
     api_listen: str = "127.0.0.1:26657"
@@ -73,6 +76,7 @@ class Config:
     LAYOUT: ClassVar[dict[str, tuple[str, str]]] = {
         "moniker": ("node", "moniker"),
         "mode": ("node", "mode"),
+        "verify_processes": ("node", "verify_processes"),
         "p2p_listen": ("p2p", "listen"),
         "peers": ("p2p", "peers"),
         "api_listen": ("api", "listen"),
@@ -131,6 +135,8 @@ class Config:
             raise ConfigError(
                 "store.max_open_files", f"must be at least {MIN_OPEN_FILES}"
             )
+        if config.verify_processes < -1:
+            raise ConfigError("node.verify_processes", "must be -1 (auto) or more")
         if config.mode not in ("validator", "observer"):
             raise ConfigError("node.mode", "must be validator or observer")
         config.peer_list()

@@ -53,6 +53,7 @@ from node.events import EventFeed
 from node.mempool import Mempool
 from node.metrics import Metrics
 from node.sync import apply_decided
+from node.verifier import shared_verifier
 from p2p.gossip import TxGossip
 from p2p.peers import P2PSettings, PeerManager
 from storage.store import Store
@@ -250,7 +251,12 @@ class Node:
             max_open_files=self.config.store_max_open_files,
             write_buffer_bytes=self.config.store_write_buffer_mb << 20,
         )
-        self.app = Application(self.store, self.genesis)
+        processes = self.config.verify_processes
+        self.app = Application(
+            self.store,
+            self.genesis,
+            verifier=shared_verifier(None if processes == -1 else processes),
+        )
         self.app.init_chain()
         self.mempool = Mempool(
             self.app,

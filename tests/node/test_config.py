@@ -34,6 +34,7 @@ def test_round_trip_and_defaults(tmp_path: Path) -> None:
         ("[store]\nnode_cache_mb = 0\n", "store.node_cache_mb"),
         ("[store]\nblock_cache_mb = 0\n", "store.block_cache_mb"),
         ("[store]\nwrite_buffer_mb = 0\n", "store.write_buffer_mb"),
+        ("[node]\nverify_processes = -2\n", "node.verify_processes"),
         ("not toml at all [", "file"),
     ],
 )
