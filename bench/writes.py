@@ -5,9 +5,10 @@ nodes (keys are hashes, so each batch lands all over the key space), 20
 state values and the block itself; one batch in 100 is synced. The figures
 are the mean and the worst write for each ``write_buffer_size``: the worst
 is where LevelDB stopped writes while compaction caught up with level 0.
-This is what chose ``storage.store.DEFAULT_WRITE_BUFFER_BYTES``.
+This is what chose ``storage.store.DEFAULT_WRITE_BUFFER_BYTES`` and
+``DEFAULT_COMPRESSION``.
 
-    python -m bench.writes [--batches 6000] [--mb 4,8,16]
+    python -m bench.writes [--batches 6000] [--mb 4,8,16] [--compression snappy]
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ import plyvel
 from bench.report import Ceiling, summary, table
 from storage.store import (
     DEFAULT_BLOCK_CACHE_BYTES,
+    DEFAULT_COMPRESSION,
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_OPEN_FILES,
 )
 
 
-def one_run(batches: int, write_buffer: int) -> tuple[float, float]:
+def one_run(
+    batches: int, write_buffer: int, compression: str | None = DEFAULT_COMPRESSION
+) -> tuple[float, float]:
     """(mean, worst) seconds per write over ``batches`` block-shaped batches."""
     with tempfile.TemporaryDirectory(prefix="egov-bench-writes-") as tmp:
         db = plyvel.DB(
@@ -40,6 +44,7 @@ def one_run(batches: int, write_buffer: int) -> tuple[float, float]:
             max_open_files=DEFAULT_MAX_OPEN_FILES,
             max_file_size=DEFAULT_MAX_FILE_BYTES,
             write_buffer_size=write_buffer,
+            compression=compression,
         )
         total = worst = 0.0
         for n in range(batches):
@@ -65,13 +70,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=6_000)
     parser.add_argument("--mb", default="4,8,16", help="memtable sizes, MiB")
+    parser.add_argument(
+        "--compression", default=DEFAULT_COMPRESSION, help="snappy, or none"
+    )
     args = parser.parse_args(argv)
+    compression = None if args.compression in (None, "none") else args.compression
     ceiling = Ceiling()
     ceiling.sample()
     rows: list[tuple[str, Any]] = []
     figures: dict[str, dict[str, float]] = {}
     for mb in (int(x) for x in args.mb.split(",")):
-        mean, worst = one_run(args.batches, mb << 20)
+        mean, worst = one_run(args.batches, mb << 20, compression)
         rows.append((f"{mb} MiB: mean write us", mean * 1e6))
         rows.append((f"{mb} MiB: worst write ms", worst * 1e3))
         figures[str(mb)] = {
@@ -80,9 +89,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         }
     ceiling.sample()
     rows.insert(0, ("ed25519 verify/s, 1 thread (ceiling)", ceiling.value))
-    table(f"writes: {args.batches:,} block-shaped LevelDB batches", rows)
+    table(
+        f"writes: {args.batches:,} block-shaped LevelDB batches,"
+        f" compression {compression or 'none'}",
+        rows,
+    )
     return summary(
-        "writes", batches=args.batches, verify_per_s=round(ceiling.value), **figures
+        "writes",
+        batches=args.batches,
+        compression=compression or "none",
+        verify_per_s=round(ceiling.value),
+        **figures,
     )
 
 

@@ -89,6 +89,13 @@ DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024
 # counts a node as: a little more than an inner node costs cached.
 NODE_BYTES = 250
 
+# Tables are written uncompressed. Most of what a store holds is tree
+# nodes, which are hashes and do not compress, so snappy only cost CPU in
+# every compaction: block sync took 25 % more CPU with it, for a database
+# 8 % smaller. A store written either way reads the same (LevelDB marks
+# each block's compression).
+DEFAULT_COMPRESSION: str | None = None
+
 _BLOCK = b"B"
 _BLOCK_HASH = b"H"
 _COMMIT = b"C"
@@ -186,6 +193,7 @@ class Store:
         max_open_files: int = DEFAULT_MAX_OPEN_FILES,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         write_buffer_bytes: int = DEFAULT_WRITE_BUFFER_BYTES,
+        compression: str | None = DEFAULT_COMPRESSION,
     ) -> Store:
         """Open (by default create) the database at ``path``.
 
@@ -196,7 +204,9 @@ class Store:
         and ``max_file_bytes`` bound LevelDB's open, memory-mapped, table files
         and so the memory they take (see ``DEFAULT_MAX_OPEN_FILES``);
         ``write_buffer_bytes`` is LevelDB's memtable (see
-        ``DEFAULT_WRITE_BUFFER_BYTES``).
+        ``DEFAULT_WRITE_BUFFER_BYTES``); ``compression`` is LevelDB's
+        compression of new tables, ``"snappy"`` or None (see
+        ``DEFAULT_COMPRESSION``).
         """
         if cache_nodes is not None:
             node_cache_bytes = cache_nodes * NODE_BYTES
@@ -209,6 +219,7 @@ class Store:
                 max_open_files=max_open_files,
                 max_file_size=max_file_bytes,
                 write_buffer_size=write_buffer_bytes,
+                compression=compression,
             )
         except plyvel.CorruptionError as exc:
             raise CorruptStore(f"cannot open {os.fspath(path)}: {exc}") from exc

@@ -276,3 +276,26 @@ def test_unsynced_blocks_then_a_sync_leave_the_same_store(tmp_path: Path) -> Non
         store.close()
         with pytest.raises(StoreClosed):
             store.sync()
+
+
+def test_a_store_written_compressed_reads_the_same_uncompressed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db"
+    keys = [b"reg/%d" % i for i in range(500)]
+    with Store.open(path, compression="snappy", max_file_bytes=4096) as store:
+        store.commit_genesis(store.prepare({k: b"record " * 20 for k in keys}))
+        commit(store, 1, {k: b"changed " * 20 for k in keys[::3]})
+        store.compact()  # every table written compressed
+        root = store.state_root
+        values = [store.state_get(k) for k in keys]
+        proofs = [store.prove(k) for k in keys[::37]]
+    with Store.open(path) as store:  # the default: uncompressed
+        assert store.state_root == root
+        assert [store.state_get(k) for k in keys] == values
+        assert [store.prove(k) for k in keys[::37]] == proofs
+        commit(store, 2, {keys[0]: None})
+        store.compact()  # tables rewritten uncompressed, beside the others
+    with Store.open(path, compression="snappy") as store:
+        assert store.height == 2 and store.state_get(keys[0]) is None
+        assert [store.state_get(k) for k in keys[1:]] == values[1:]
