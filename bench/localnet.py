@@ -12,7 +12,9 @@ thousands of senders, so nonces do not serialise the load.
 Rates go up in steps (``--rates``, then x1.5 each step) until the network
 saturates: in the steady part of a step (after 2 s) it commits less than
 90 % of what is offered, or it refuses transactions. Each step lasts
-``--seconds`` and is then drained. A last step offers 80 % of the best
+``--seconds`` and is then drained; the next step starts once every batch
+is posted and every mempool is empty, so that a saturated step's backlog
+does not spill into it. A last step offers 80 % of the best
 committed rate. For every step: committed tx/s, submit-to-commit latency
 p50/p99 (a transaction is committed when its id appears in node 1's event
 feed, long-polled), blocks/s, and per node the CPU used (from
@@ -220,23 +222,53 @@ class Submitter(threading.Thread):
                 batch = self.queue.get()
                 if batch is None:
                     return
-                for start in range(0, len(batch), 1000):
-                    part = batch[start : start + 1000]
-                    try:
-                        answer = client.post(
-                            f"{self.api}/v1/txs",
-                            json={"txs": [tx.raw.hex() for tx in part]},
-                        )
-                        results = answer.json()["results"]
-                    except (httpx.HTTPError, KeyError, ValueError):
-                        self.refused["http"] = self.refused.get("http", 0) + len(part)
-                        continue
-                    for result in results:
-                        if result["accepted"]:
-                            self.accepted += 1
-                        else:
-                            code = result["code"]
-                            self.refused[code] = self.refused.get(code, 0) + 1
+                self.post(client, batch)
+                self.queue.task_done()
+
+    def post(self, client: httpx.Client, batch: list[SignedTx]) -> None:
+        for start in range(0, len(batch), 1000):
+            part = batch[start : start + 1000]
+            try:
+                answer = client.post(
+                    f"{self.api}/v1/txs",
+                    json={"txs": [tx.raw.hex() for tx in part]},
+                )
+                results = answer.json()["results"]
+            except (httpx.HTTPError, KeyError, ValueError):
+                self.refused["http"] = self.refused.get("http", 0) + len(part)
+                continue
+            for result in results:
+                if result["accepted"]:
+                    self.accepted += 1
+                else:
+                    code = result["code"]
+                    self.refused[code] = self.refused.get(code, 0) + 1
+
+
+def wait_posted(submitters: Sequence[Submitter], timeout: float) -> None:
+    """Until every batch queued so far has been posted (or ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    for s in submitters:
+        while s.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def settle(
+    client: httpx.Client,
+    submitters: Sequence[Submitter],
+    nodes: Sequence[NodeProc],
+    timeout: float,
+) -> int:
+    """Wait until everything queued is posted and every mempool is empty, so
+    that a step after a saturated one starts clean; what is still pending
+    in the mempools when ``timeout`` runs out."""
+    deadline = time.monotonic() + timeout
+    wait_posted(submitters, timeout)
+    while True:
+        pending = sum(int(status(client, n)["mempool"]["txs"]) for n in nodes)
+        if pending == 0 or time.monotonic() >= deadline:
+            return pending
+        time.sleep(0.2)
 
 
 def route(tx: SignedTx) -> int:
@@ -326,6 +358,7 @@ def run_step(
     step.cpu = [100 * (b - a) / wall for a, b in zip(cpu_before, cpu_step, strict=True)]
     step.rss = [n.memory_mb()["VmRSS"] for n in nodes]
     wait_committed(watcher, ids, drain)
+    wait_posted(submitters, drain)  # this step's refusals are all counted
     step.offered = total
     with watcher.lock:
         for tx_id, submitted in zip(ids, due_at, strict=True):
@@ -339,6 +372,11 @@ def run_step(
     step.blocks = watcher.height_at(end) - watcher.height_at(start)
     step.refused = sum(sum(s.refused.values()) for s in submitters) - refused_before
     return step
+
+
+def backlog(pending: int) -> None:
+    if pending:
+        print(f"  (the next step starts with {pending:,} txs still pending)")
 
 
 # --- the whole run ------------------------------------------------------------------
@@ -402,6 +440,7 @@ def run(
             rate = pending[0]
             for _ in range(max_steps):
                 rate = pending.pop(0) if pending else rate * 1.5
+                backlog(settle(client, submitters, nodes, 4 * drain))
                 step = run_step(rate, seconds, work, submitters, watcher, nodes, drain)
                 steps.append(step)
                 print(f"  offered {rate:,.0f} tx/s: {describe(step)}", flush=True)
@@ -409,6 +448,7 @@ def run(
                     break
             best = max(s.committed_per_s for s in steps)
             if best > 0:
+                backlog(settle(client, submitters, nodes, 4 * drain))
                 step = run_step(
                     0.8 * best, seconds, work, submitters, watcher, nodes, drain
                 )
