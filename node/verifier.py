@@ -22,6 +22,8 @@ Invariants:
    are not sent. Fewer than ``MIN_SENT`` are verified in the caller's
    thread.
 3. The pool starts on first use and restarts after a worker dies.
+4. A worker exits within a second of its node: a node killed outright
+   (SIGKILL, the OOM killer) leaves no process behind.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +45,21 @@ log = logging.getLogger("egov.verify")
 # Below this many signatures to check, the round trip costs more than it
 # saves (a process round trip is about 1 ms, a signature about 60 us).
 MIN_SENT = 64
+
+
+def _exit_with(parent: int) -> None:
+    """A worker's initializer: exit once ``parent`` is gone (invariant 4).
+
+    A worker waits on a queue whose other end it also holds, so it would
+    not notice its node dying; its parent process id changes when it does.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="egov-verify-watch", daemon=True).start()
 
 
 def default_processes() -> int:
@@ -72,8 +90,9 @@ class Pending:
                 continue
             if bad:
                 doubtful = True
+            failed = set(bad)
             for index, item in enumerate(items):
-                if index not in bad:
+                if index not in failed:
                     remember_good(item)
         if doubtful:
             self._recheck()
@@ -127,10 +146,15 @@ class Verifier:
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
             if pool is None:
-                # spawn: a fork of a process running threads and Trio could
-                # inherit held locks; the workers import only chain.keys.
+                # spawn, not fork: a fork of a process running threads and
+                # Trio could inherit locks held at that moment.
                 context = multiprocessing.get_context("spawn")
-                pool = ProcessPoolExecutor(self.processes, mp_context=context)
+                pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=context,
+                    initializer=_exit_with,
+                    initargs=(os.getpid(),),
+                )
                 self._pool = pool
             return pool
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +119,51 @@ def test_few_signatures_or_no_processes_are_left_to_the_caller() -> None:
     stray = SignedTx.create(body, ADMIN)
     # A transaction for another chain: the caller refuses it, in order.
     assert Verifier(1).start([*txs, stray], GEN.chain_id) is None
+
+
+WORKER_OWNER = """
+import sys
+from node.verifier import Verifier
+from tests.node.test_verifier import GEN, signed
+
+if __name__ == "__main__":
+    verifier = Verifier(1)
+    verifier.start(signed(100), GEN.chain_id).result()
+    print(*verifier._pool._processes, flush=True)
+    sys.stdin.read()  # until killed
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # exited; not yet reaped by whoever adopted it
+
+
+def test_workers_exit_when_their_node_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "owner.py"
+    script.write_text(WORKER_OWNER)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    owner = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=root,
+    )
+    try:
+        assert owner.stdout is not None
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert workers and not any(_gone(pid) for pid in workers)
+        owner.kill()  # SIGKILL: no chance to shut its pool down
+        owner.wait()
+        deadline = time.monotonic() + 10
+        while not all(_gone(pid) for pid in workers):
+            assert time.monotonic() < deadline, "a worker outlived its node"
+            time.sleep(0.1)
+    finally:
+        owner.kill()
+        owner.wait()
