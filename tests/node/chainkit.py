@@ -8,11 +8,11 @@ from typing import Any
 
 from chain.block import Block
 from chain.genesis import Genesis
-from chain.keys import PrivateKey
+from chain.keys import PrivateKey, dev_key
 from chain.tx import SignedTx, TxBody
 from chain.votes import Commit
 from node.application import Application
-from node.devnet import dev_genesis, sign_dev_commit, validator_key
+from node.devnet import authority_key, dev_genesis, sign_dev_commit, validator_key
 from storage.store import Store
 
 
@@ -40,6 +40,25 @@ def make_tx(
     return SignedTx.create(
         TxBody(gen.chain_id, module, action, args, key.public, nonce), key
     )
+
+
+def enrol_txs(
+    gen: Genesis, count: int, start_nonce: int = 1, prefix: str = "c"
+) -> list[SignedTx]:
+    """``count`` enrolments of new citizens by the identity authority."""
+    admin = authority_key("authority/identity")
+    return [
+        make_tx(
+            gen,
+            admin,
+            start_nonce + i,
+            "identity",
+            "enrol",
+            key=dev_key(f"{prefix}{start_nonce + i}").public,
+            name=f"Citizen {i}",
+        )
+        for i in range(count)
+    ]
 
 
 class Driver:

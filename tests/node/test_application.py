@@ -13,24 +13,16 @@ from chain.keys import dev_key
 from chain.tx import SignedTx
 from node.devnet import authority_key, validator_key
 from node.errors import BlockInvalid, TxRefused
-from tests.node.chainkit import Driver, genesis, make_tx, open_app, sign_commit
+from tests.node.chainkit import (
+    Driver,
+    enrol_txs,
+    genesis,
+    make_tx,
+    open_app,
+    sign_commit,
+)
 
 ADMIN = authority_key("authority/identity")
-
-
-def enrol_txs(gen, count: int, start_nonce: int = 1):
-    return [
-        make_tx(
-            gen,
-            ADMIN,
-            start_nonce + i,
-            "identity",
-            "enrol",
-            key=dev_key(f"c{start_nonce + i}").public,
-            name=f"Citizen {i}",
-        )
-        for i in range(count)
-    ]
 
 
 def test_genesis_state_is_written_once_and_checked(tmp_path: Path) -> None:

@@ -14,29 +14,18 @@ import pytest
 
 from chain import encoding
 from chain.errors import SignatureError
-from chain.keys import TAG_TX, dev_key, forget_verified, unverified
+from chain.keys import TAG_TX, forget_verified, unverified
 from chain.tx import SignedTx, TxBody
 from node.devnet import authority_key
 from node.verifier import MIN_SENT, Verifier
-from tests.node.chainkit import genesis, make_tx
+from tests.node.chainkit import enrol_txs, genesis
 
 ADMIN = authority_key("authority/identity")
 GEN = genesis()
 
 
 def signed(count: int) -> list[SignedTx]:
-    return [
-        make_tx(
-            GEN,
-            ADMIN,
-            1 + i,
-            "identity",
-            "enrol",
-            key=dev_key(f"v{i}").public,
-            name=f"Citizen {i}",
-        )
-        for i in range(count)
-    ]
+    return enrol_txs(GEN, count, prefix="v")
 
 
 def known_good(tx: SignedTx) -> bool:
