@@ -218,9 +218,12 @@ def query_str(params: dict[str, Any], name: str, default: str = "") -> str:
 
 
 def query_limit(params: dict[str, Any]) -> int:
-    """The ``limit`` of a paged query: 1..PAGE_MAX, PAGE_DEFAULT if absent."""
-    limit = params.get("limit", PAGE_DEFAULT)
-    if isinstance(limit, bool) or not isinstance(limit, int):
+    """The ``limit`` of a paged query: 1..PAGE_MAX, PAGE_DEFAULT if absent;
+    an int or its decimal digits (as an HTTP query string carries it)."""
+    if "limit" not in params:
+        return PAGE_DEFAULT
+    limit = param_int(params, "limit")
+    if limit is None:
         raise ModuleError("query.invalid", "limit must be an integer")
     if not 1 <= limit <= PAGE_MAX:
         raise ModuleError("query.invalid", f"limit must be within 1..{PAGE_MAX}")

@@ -36,6 +36,7 @@ from modules.base import (
     Ctx,
     Module,
     action,
+    param_int,
     pop_due,
     query,
     query_limit,
@@ -357,8 +358,8 @@ class PetitionModule(Module):
     def q_signers(self, state: State, params: dict[str, Any]) -> Any:
         """Signers in signing order: [{n, person}], after ordinal ``after``."""
         pid = query_str(params, "petition")
-        after = params.get("after", 0)
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        after = param_int(params, "after") if "after" in params else 0
+        if after is None:
             raise ModuleError("query.invalid", "after must be an ordinal >= 0")
         start = f"{after:0{ORDER_WIDTH}d}"
         limit = query_limit(params)

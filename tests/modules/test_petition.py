@@ -347,6 +347,9 @@ def test_threshold_crossing_is_recorded_and_ends_collection(
     assert [s["person"] for s in listed] == ["p4", "p5", "p6"]
     page = world.query("petition", "signers", petition=pid, after=1, limit=1)
     assert page == [{"n": 2, "person": "p5"}]
+    # As an HTTP query string carries them: text digits.
+    as_text = world.query("petition", "signers", petition=pid, after="1", limit="1")
+    assert as_text == page
     # the window's deadline is gone: nothing expires it
     world.advance_to(world.time + 91 * DAY_MS)
     assert petition(world)["status"] == "overdue"
@@ -495,7 +498,8 @@ def test_query_parameters_are_checked(world: World, author: PrivateKey) -> None:
         ("petitions", {"status": "lost"}),
         ("petitions", {"limit": 1001}),
         ("signers", {"petition": "pt1", "after": -1}),
-        ("signers", {"petition": "pt1", "after": "1"}),
+        ("signers", {"petition": "pt1", "after": "-1"}),
+        ("signers", {"petition": "pt1", "after": "one"}),
         ("petition", {"id": 5}),
     ):
         with pytest.raises(ModuleError) as info:

@@ -528,10 +528,17 @@ def test_query_paging_and_bad_parameters(world: World, cec: PrivateKey) -> None:
     assert ids == ["b1", "b2", "b3"]
     page = world.query("vote", "ballots", status="scheduled", after="b1", limit=1)
     assert [b["id"] for b in page] == ["b2"]
+    # Over HTTP a limit arrives as text: its decimal digits count the same.
+    as_text = world.query("vote", "ballots", status="scheduled", after="b1", limit="1")
+    assert as_text == page
     for params in (
         {"status": "lost"},
         {"limit": 0},
-        {"limit": "5"},
+        {"limit": "0"},
+        {"limit": "-5"},
+        {"limit": "5.0"},
+        {"limit": " 5"},
+        {"limit": True},
         {"after": 3},
         {"after": "a/b"},
     ):

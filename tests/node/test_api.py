@@ -401,6 +401,25 @@ async def test_module_queries(node: ApiNode, client: httpx.AsyncClient) -> None:
         assert (response.status_code, error_of(response)) == (404, code)
 
 
+async def test_paged_module_queries_take_their_numbers_as_text(tmp_path: Path) -> None:
+    node = ApiNode(tmp_path / "db", genesis(modules=("identity", "vote", "petition")))
+    transport = httpx.ASGITransport(app=create_api(node))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://n") as c:
+            ok = await c.get("/v1/query/vote/ballots", params={"limit": "2"})
+            assert (ok.status_code, ok.json()["result"]) == (200, [])
+            signers = await c.get(
+                "/v1/query/petition/signers",
+                params={"petition": "pt1", "after": "3", "limit": "10"},
+            )
+            assert (signers.status_code, signers.json()["result"]) == (200, [])
+            for params in ({"limit": "two"}, {"limit": "0"}, {"limit": "1001"}):
+                bad = await c.get("/v1/query/vote/ballots", params=params)
+                assert (bad.status_code, error_of(bad)) == (400, "query.invalid")
+    finally:
+        node.close()
+
+
 async def test_next_nonce_counts_pending(
     node: ApiNode, client: httpx.AsyncClient
 ) -> None:
