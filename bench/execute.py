@@ -5,8 +5,9 @@ vehicle registrations, auction bids, ballot casts, petition signatures) with
 the application and development commits. Then a second, fresh node receives
 those blocks as a peer sends them and does what a validator does before and
 after voting: decode the block (every transaction strictly), verify every
-signature (in threads), execute on an overlay, compare the results root and
-state root, and commit in one synced LevelDB batch. The figure is load
+signature (in a worker process while the block executes), execute on an
+overlay, compare the results root and state root, and commit in one synced
+LevelDB batch. The figure is load
 transactions per second over that path, next to the single-thread ed25519
 verify rate measured in the same run.
 
