@@ -20,15 +20,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import plyvel
-
 from bench.report import Ceiling, summary, table
-from storage.store import (
-    DEFAULT_BLOCK_CACHE_BYTES,
-    DEFAULT_COMPRESSION,
-    DEFAULT_MAX_FILE_BYTES,
-    DEFAULT_MAX_OPEN_FILES,
-)
+from storage.store import DEFAULT_COMPRESSION, open_leveldb
 
 
 def one_run(
@@ -36,16 +29,7 @@ def one_run(
 ) -> tuple[float, float]:
     """(mean, worst) seconds per write over ``batches`` block-shaped batches."""
     with tempfile.TemporaryDirectory(prefix="egov-bench-writes-") as tmp:
-        db = plyvel.DB(
-            tmp,
-            create_if_missing=True,
-            bloom_filter_bits=10,
-            lru_cache_size=DEFAULT_BLOCK_CACHE_BYTES,
-            max_open_files=DEFAULT_MAX_OPEN_FILES,
-            max_file_size=DEFAULT_MAX_FILE_BYTES,
-            write_buffer_size=write_buffer,
-            compression=compression,
-        )
+        db = open_leveldb(tmp, write_buffer_bytes=write_buffer, compression=compression)
         total = worst = 0.0
         for n in range(batches):
             batch = db.write_batch(sync=n % 100 == 99)

@@ -166,6 +166,35 @@ class CommittedState:
         return ((key[1:], value) for key, value in iterator)
 
 
+def open_leveldb(
+    path: str | os.PathLike[str],
+    *,
+    create: bool = True,
+    cache_bytes: int = DEFAULT_BLOCK_CACHE_BYTES,
+    max_open_files: int = DEFAULT_MAX_OPEN_FILES,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    write_buffer_bytes: int = DEFAULT_WRITE_BUFFER_BYTES,
+    compression: str | None = DEFAULT_COMPRESSION,
+) -> Any:
+    """The LevelDB database under a store, opened with the store's settings
+    (the parameters of ``Store.open``); CorruptStore or StorageError."""
+    try:
+        return plyvel.DB(
+            os.fspath(path),
+            create_if_missing=create,
+            bloom_filter_bits=10,
+            lru_cache_size=cache_bytes,
+            max_open_files=max_open_files,
+            max_file_size=max_file_bytes,
+            write_buffer_size=write_buffer_bytes,
+            compression=compression,
+        )
+    except plyvel.CorruptionError as exc:
+        raise CorruptStore(f"cannot open {os.fspath(path)}: {exc}") from exc
+    except (plyvel.Error, OSError) as exc:
+        raise StorageError(f"cannot open {os.fspath(path)}: {exc}") from exc
+
+
 class Store:
     """One node's database. Not thread safe: one writer, the node's own."""
 
@@ -210,21 +239,15 @@ class Store:
         """
         if cache_nodes is not None:
             node_cache_bytes = cache_nodes * NODE_BYTES
-        try:
-            db = plyvel.DB(
-                os.fspath(path),
-                create_if_missing=create,
-                bloom_filter_bits=10,
-                lru_cache_size=cache_bytes,
-                max_open_files=max_open_files,
-                max_file_size=max_file_bytes,
-                write_buffer_size=write_buffer_bytes,
-                compression=compression,
-            )
-        except plyvel.CorruptionError as exc:
-            raise CorruptStore(f"cannot open {os.fspath(path)}: {exc}") from exc
-        except (plyvel.Error, OSError) as exc:
-            raise StorageError(f"cannot open {os.fspath(path)}: {exc}") from exc
+        db = open_leveldb(
+            path,
+            create=create,
+            cache_bytes=cache_bytes,
+            max_open_files=max_open_files,
+            max_file_bytes=max_file_bytes,
+            write_buffer_bytes=write_buffer_bytes,
+            compression=compression,
+        )
         try:
             return cls(db, node_cache_bytes)
         except BaseException:
