@@ -10,10 +10,24 @@ from typing import Any
 from chain.hashing import sha256
 from chain.keys import PrivateKey, dev_key
 from chain.validators import Validator, ValidatorSet
-from chain.votes import Proposal, Vote, VoteType
+from chain.votes import Commit, Proposal, Vote, VoteType
 from consensus.core import Consensus
-from consensus.inputs import Input
-from consensus.outputs import Output
+from consensus.inputs import (
+    BlockValidated,
+    HeightReady,
+    Input,
+    ProposalReceived,
+    VoteReceived,
+)
+from consensus.outputs import (
+    Output,
+    ReportRoundChange,
+    RequestValidation,
+    ScheduleTimeout,
+    SignVote,
+)
+from consensus.state import RoundReason
+from consensus.state import Step as S
 from consensus.timeouts import TimeoutParams
 
 CHAIN = "egov-test"
@@ -96,3 +110,69 @@ def run_script(core: Consensus, steps: Sequence[Step]) -> None:
             assert name in known, f"{where}: no state field {name}"
             have = getattr(state, name)
             assert have == want, f"{where}: {name} is {have!r}, want {want!r}"
+
+
+# --- step scripts: the inputs and outputs they repeat ----------------------------
+
+V = VALIDATORS
+READY_1 = HeightReady(1, V, V)
+
+
+def core(us: int = 0) -> Consensus:
+    return Consensus(KEYS[us].public, TIMEOUTS)
+
+
+def timeout(step: S, height: int, round: int) -> ScheduleTimeout:
+    return ScheduleTimeout(step, height, round, TIMEOUTS.duration(step, round))
+
+
+def started(height: int, round: int, reason: RoundReason) -> list[object]:
+    return [ReportRoundChange(height, round, reason), timeout(S.PROPOSE, height, round)]
+
+
+def prevote(signer: int, round: int, value: bytes | None, height: int = 1):
+    return VoteReceived(vote(signer, PREVOTE, height, round, value))
+
+
+def precommit(signer: int, round: int, value: bytes | None, height: int = 1):
+    return VoteReceived(vote(signer, PRECOMMIT, height, round, value))
+
+
+def commit_of(round: int, value: bytes, signers: list[int], height: int = 1):
+    return Commit.from_votes(
+        [vote(i, PRECOMMIT, height, round, value) for i in signers]
+    )
+
+
+# The first three steps of most scripts: height 1, proposal B, prevote B.
+PREVOTED_B = [
+    Step("start height 1", READY_1, started(1, 0, RoundReason.NEW_HEIGHT)),
+    Step(
+        "proposal B from the round-0 proposer: ask the application",
+        ProposalReceived(proposal(1, 1, 0, B)),
+        [RequestValidation(1, 0, B)],
+        {"step": S.PROPOSE},
+    ),
+    Step(
+        "L22-24: B is valid and we are not locked: prevote B",
+        BlockValidated(1, B, True),
+        [SignVote(PREVOTE, 1, 0, B)],
+        {"step": S.PREVOTE},
+    ),
+]
+LOCKED_B = PREVOTED_B + [
+    Step("our prevote comes back", prevote(0, 0, B), []),
+    Step("prevote B from 1", prevote(1, 0, B), []),
+    Step(
+        "L34 and L36-43: polka for B: lock, precommit B",
+        prevote(2, 0, B),
+        [timeout(S.PREVOTE, 1, 0), SignVote(PRECOMMIT, 1, 0, B)],
+        {
+            "step": S.PRECOMMIT,
+            "locked_value": B,
+            "locked_round": 0,
+            "valid_value": B,
+            "valid_round": 0,
+        },
+    ),
+]
