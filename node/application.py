@@ -49,7 +49,7 @@ from modules.errors import TxInvalid
 from modules.host import ModuleHost
 from node.errors import BlockInvalid, TxRefused
 from node.verifier import Pending, Verifier, shared_verifier
-from storage.overlay import Overlay
+from storage.overlay import Overlay, ReadCache
 from storage.store import PreparedState, Store
 
 log = logging.getLogger("egov.app")
@@ -215,7 +215,8 @@ class Application:
         drop_invalid: bool,
         evidence: Sequence[DuplicateVoteEvidence] = (),
     ) -> tuple[list[SignedTx], list[TxResult], PreparedState]:
-        overlay = Overlay(self.store.state)
+        reads = ReadCache(self.store.state)
+        overlay = Overlay(reads)
         for ev in evidence:
             # Recorded in the state: provable, and never accepted twice.
             key = evidence_key(ev)
@@ -248,7 +249,8 @@ class Application:
             kept.append(tx)
             results.append(result)
         results.append(self.host.end_block(overlay, header.height, header.time))
-        return kept, results, self.store.prepare(overlay.changes())
+        state = self.store.prepare(overlay.changes(), old=reads.values)
+        return kept, results, state
 
     def build_block(
         self,

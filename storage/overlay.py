@@ -57,6 +57,38 @@ class MemoryState:
             yield key, self._values[key]
 
 
+class ReadCache:
+    """A base that remembers what was read through it: for one block.
+
+    Transactions of a block read the same records again (a sender's key, an
+    auction, a ballot), and each read of the committed state is a LevelDB
+    lookup; here only the first is. ``values`` (None for an absent key) are
+    also the values the keys the block changes had before, which spares the
+    state tree reading their leaves (``Store.prepare``). The committed
+    state does not change while a block executes, so a value read once
+    stays true for it.
+    """
+
+    __slots__ = ("_base", "values")
+
+    def __init__(self, base: StateReader) -> None:
+        self._base = base
+        self.values: dict[bytes, bytes | None] = {}
+
+    def get(self, key: bytes, /) -> bytes | None:
+        values = self.values
+        value = values.get(key, _UNREAD)
+        if value is _UNREAD:
+            value = values[key] = self._base.get(key)
+        return value  # type: ignore[return-value]
+
+    def iter_prefix(self, prefix: bytes = b"", /) -> Iterator[tuple[bytes, bytes]]:
+        return self._base.iter_prefix(prefix)
+
+
+_UNREAD = object()
+
+
 class Overlay:
     """Writes and deletions recorded on top of a base, read through to it."""
 

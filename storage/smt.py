@@ -426,11 +426,27 @@ class SparseMerkleTree:
         return root, nodes
 
     def update_placed(
-        self, changes: Mapping[bytes, bytes | None], top_levels: int = 0
+        self,
+        changes: Mapping[bytes, bytes | None],
+        top_levels: int = 0,
+        old: Mapping[bytes, bytes | None] | None = None,
     ) -> tuple[bytes, dict[bytes, bytes], list[tuple[int, bytes, bytes]]]:
         """``update``, and the new inner nodes above depth ``top_levels`` with
         their positions: ``(slot, hash, node)`` as ``PositionedReader``
-        numbers slots, for a cache that holds those levels by position."""
+        numbers slots, for a cache that holds those levels by position.
+
+        ``old`` may give the values some changed keys had before (read while
+        executing, say). A key's leaf is found by its hash then, without
+        reading the node: a leaf's hash covers its key and value, so a
+        wrong or stale old value only fails to match and the node is read.
+        """
+        leaves: dict[bytes, int] = {}
+        if old:
+            for key in changes:
+                before = old.get(key)
+                if before is not None:
+                    leaf = encode_leaf(key, before)
+                    leaves[_node_hash(leaf)] = int.from_bytes(leaf[1:33], "big")
         items: list[_Item] = []
         for key, value in changes.items():
             if value is None:
@@ -447,7 +463,7 @@ class SparseMerkleTree:
                 raise StorageError("two keys share a SHA-256 hash")
         if not items:
             return self.root, {}, []
-        return _Update(self, items, top_levels).run(self.root)
+        return _Update(self, items, top_levels, leaves).run(self.root)
 
     # -- reading nodes ---------------------------------------------------------
 
@@ -495,10 +511,17 @@ class _Update:
     looked up in that rare case.
     """
 
-    __slots__ = ("tree", "items", "paths", "out", "placed", "top_levels")
+    __slots__ = ("tree", "items", "paths", "out", "placed", "top_levels", "leaves")
 
-    def __init__(self, tree: SparseMerkleTree, items: list[_Item], top: int) -> None:
+    def __init__(
+        self,
+        tree: SparseMerkleTree,
+        items: list[_Item],
+        top: int,
+        leaves: Mapping[bytes, int],
+    ) -> None:
         self.tree = tree
+        self.leaves = leaves  # hash -> key hash, of leaves known without a read
         self.items = items
         self.paths = [item[0] for item in items]
         self.out: dict[bytes, bytes] = {}
@@ -515,11 +538,15 @@ class _Update:
         if current == EMPTY:
             present = [item for item in self.items[lo:hi] if item[1] is not None]
             return self.build_all(present, depth)
+        known = self.leaves.get(current)
+        if known is not None:
+            return self.merge_leaf(current, known, depth, lo, hi)
         node = self.tree._read(current, self.paths[lo], depth)
         if node[0] == LEAF_TAG:
             # The subtree held one entry: rebuild it from that entry and the
             # changes, which is small and keeps the shape canonical.
-            return self.merge_leaf(current, node, depth, lo, hi)
+            path = int.from_bytes(node[1:33], "big")
+            return self.merge_leaf(current, path, depth, lo, hi)
         mid = self.split(self.paths, lo, hi, depth)
         left = node[1:33]
         right = node[33:65]
@@ -530,9 +557,10 @@ class _Update:
         return self.join(left, right, depth, self.paths[lo])
 
     def merge_leaf(
-        self, current: bytes, node: bytes, depth: int, lo: int, hi: int
+        self, current: bytes, path: int, depth: int, lo: int, hi: int
     ) -> bytes:
-        path = int.from_bytes(node[1:33], "big")
+        """The subtree of the leaf ``current`` (key hash ``path``) and the
+        changes ``[lo, hi)``."""
         present: list[_Item] = []
         placed = False
         for item in self.items[lo:hi]:

@@ -345,17 +345,20 @@ class Store:
         self,
         changes: Mapping[bytes, bytes | None],
         on: PreparedState | None = None,
+        old: Mapping[bytes, bytes | None] | None = None,
     ) -> PreparedState:
         """Compute the state after ``changes``, writing nothing.
 
         By default on the committed state; ``on`` stacks the changes on a
-        state prepared but not committed yet.
+        state prepared but not committed yet. ``old``, values the changed
+        keys had before as far as the caller read them, spares reading
+        their leaves (``SparseMerkleTree.update_placed``).
         """
         if on is None:
             tree = self.tree()
         else:
             tree = SparseMerkleTree(LayeredNodes(on.nodes, self.nodes), on.root)
-        root, nodes, placed = tree.update_placed(changes, self._nodes.top_levels)
+        root, nodes, placed = tree.update_placed(changes, self._nodes.top_levels, old)
         ordered = dict(sorted(changes.items()))
         return PreparedState(
             base_root=tree.root, root=root, changes=ordered, nodes=nodes, placed=placed

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.errors import OverlayMisuse
-from storage.overlay import MemoryState, Overlay
+from storage.overlay import MemoryState, Overlay, ReadCache
 
 BASE = {b"a/1": b"x", b"a/3": b"y", b"b/1": b"z"}
 
@@ -131,3 +131,30 @@ def test_nested_overlays_match_a_dict_model(
         else:
             applied[key] = change
     assert applied == committed
+
+
+class CountingState(MemoryState):
+    def __init__(self, values: dict[bytes, bytes]) -> None:
+        super().__init__(values)
+        self.reads: list[bytes] = []
+
+    def get(self, key: bytes, /) -> bytes | None:
+        self.reads.append(key)
+        return super().get(key)
+
+
+def test_a_read_cache_reads_each_key_from_its_base_once() -> None:
+    base = CountingState({b"a": b"1", b"b": b"2"})
+    reads = ReadCache(base)
+    block = Overlay(reads)
+    for n in range(3):
+        tx = block.child()
+        assert tx.get(b"a") == (b"1" if n == 0 else b"%d" % (n - 1))
+        assert tx.get(b"zz") is None
+        tx.set(b"a", b"%d" % n)
+        tx.commit_into(block)
+    assert block.get(b"a") == b"2"  # the block's own write, not the cache
+    assert base.reads == [b"a", b"zz"]
+    # What was read is what the changed keys held before the block.
+    assert reads.values == {b"a": b"1", b"zz": None}
+    assert list(reads.iter_prefix(b"")) == [(b"a", b"1"), (b"b", b"2")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 import pytest
@@ -126,6 +127,54 @@ def test_update_equals_rebuild_and_old_roots_stay_readable(
         for key, value in old_model.items():
             assert tree.get(key) == value
             assert verify(old_root, key, value, tree.prove(key))
+
+
+class CountingNodes(MemoryNodes):
+    """Counts the nodes read."""
+
+    def __init__(self, nodes: MemoryNodes) -> None:
+        super().__init__(nodes.nodes)
+        self.read: list[bytes] = []
+
+    def get(self, node_hash: bytes, /) -> bytes | None:
+        self.read.append(node_hash)
+        return super().get(node_hash)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    maps,
+    st.dictionaries(keys, st.none() | values, max_size=25),
+    st.lists(st.sampled_from(["true", "wrong", "absent"]), min_size=25, max_size=25),
+)
+def test_old_values_spare_leaf_reads_and_change_nothing(
+    initial: dict[bytes, bytes],
+    changes: dict[bytes, bytes | None],
+    kinds: list[str],
+) -> None:
+    nodes = MemoryNodes()
+    root = apply(nodes, EMPTY, dict(initial))
+    # What a caller may know of the old values: right, wrong (stale), or
+    # nothing at all; the result must not depend on it.
+    old: dict[bytes, bytes | None] = {}
+    for key, kind in zip(changes, kinds, strict=False):
+        if kind == "true":
+            old[key] = initial.get(key)
+        elif kind == "wrong":
+            old[key] = b"stale" + initial.get(key, b"")
+    plain = CountingNodes(nodes)
+    hinted = CountingNodes(nodes)
+    want = SparseMerkleTree(plain, root).update_placed(changes, 4)
+    got = SparseMerkleTree(hinted, root).update_placed(changes, 4, old)
+    assert got == want
+    # A leaf whose key and true old value were given is never read.
+    spared = {
+        hashlib.sha256(encode_leaf(k, v)[:65]).digest()
+        for k, v in old.items()
+        if v is not None and initial.get(k) == v
+    }
+    assert not spared & set(hinted.read)
+    assert len(hinted.read) <= len(plain.read)
 
 
 def test_deep_shared_prefixes_insert_and_delete() -> None:
