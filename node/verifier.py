@@ -109,7 +109,7 @@ class Verifier:
     def start(self, txs: Sequence[SignedTx], chain_id: str) -> Pending | None:
         """Start verifying the transactions' signatures; None when there is
         nothing worth sending (the caller verifies in its own thread)."""
-        if self.processes <= 0:
+        if self.processes <= 0 or len(txs) < MIN_SENT:
             return None
         todo: list[Unverified] = []
         for tx in txs:
