@@ -1,29 +1,60 @@
-"""The ``egov`` command: the group and the registration of its commands.
+"""The ``egov`` command: the group and the table of its commands.
 
 Each concern lives in its own file and exposes click commands; this file
-only gathers them. To add a command (``egov start``, ``egov localnet``),
-define it in ``cli/<name>.py`` and add it in ``_register`` below. Command
-files must not import this module (it imports them).
+only names them. A command's file is imported when that command runs (or
+when ``egov --help`` lists them all), so ``egov tx`` or ``egov keys`` do not
+pay for importing the node, its HTTP server and Trio. To add a command
+(``egov start``, ``egov localnet``), define it in ``cli/<name>.py`` and add
+it to ``COMMANDS`` below. Command files must not import this module.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from cli.audit import audit
 from cli.context import Settings
-from cli.demo import demo
-from cli.genesis import genesis
-from cli.home import init
-from cli.keys import keys
-from cli.localnet import localnet
-from cli.query import block, query, query_module, status
-from cli.start import start
-from cli.transfer import export, import_
-from cli.tx import tx
+
+# command name -> (module, attribute of the click command in it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("cli.audit", "audit"),
+    "block": ("cli.query", "block"),
+    "demo": ("cli.demo", "demo"),
+    "export": ("cli.transfer", "export"),
+    "genesis": ("cli.genesis", "genesis"),
+    "import": ("cli.transfer", "import_"),
+    "init": ("cli.home", "init"),
+    "keys": ("cli.keys", "keys"),
+    "localnet": ("cli.localnet", "localnet"),
+    "query": ("cli.query", "query"),
+    "query-module": ("cli.query", "query_module"),
+    "start": ("cli.start", "start"),
+    "status": ("cli.query", "status"),
+    "tx": ("cli.tx", "tx"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose commands in ``COMMANDS`` are imported when first used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        known = super().get_command(ctx, cmd_name)
+        if known is not None or cmd_name not in COMMANDS:
+            return known
+        module_name, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command) or command.name != cmd_name:
+            where = f"{module_name}.{attribute}"
+            raise RuntimeError(f"{where} is not the command {cmd_name}")
+        self.add_command(command)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="egov", prog_name="egov")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -35,28 +66,6 @@ def main(ctx: click.Context) -> None:
     """
     ctx.ensure_object(Settings)
 
-
-def _register(group: click.Group) -> None:
-    for command in (
-        keys,
-        init,
-        genesis,
-        tx,
-        query,
-        query_module,
-        status,
-        block,
-        audit,
-        export,
-        import_,
-        start,
-        localnet,
-        demo,
-    ):
-        group.add_command(command)
-
-
-_register(main)
 
 if __name__ == "__main__":
     main()
