@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from chain.keys import TAG_TX, Unverified, check_many, remember_good, unverified
@@ -84,8 +84,10 @@ class Pending:
         for future, items in self._parts:
             try:
                 bad = future.result()
-            except (BrokenProcessPool, OSError, RuntimeError) as exc:
-                log.warning("signature worker failed (%s); verifying here", exc)
+            except (BrokenProcessPool, CancelledError, OSError, RuntimeError) as exc:
+                # CancelledError: the pool was shut down (the node closing,
+                # or another caller replacing a broken pool) before it ran.
+                log.warning("signature worker failed (%r); verifying here", exc)
                 doubtful = True
                 continue
             if bad:

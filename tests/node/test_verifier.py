@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from chain.errors import SignatureError
 from chain.keys import TAG_TX, forget_verified, unverified
 from chain.tx import SignedTx, TxBody
 from node.devnet import authority_key
-from node.verifier import MIN_SENT, Verifier
+from node.verifier import MIN_SENT, Pending, Verifier
 from tests.node.chainkit import enrol_txs, genesis
 
 ADMIN = authority_key("authority/identity")
@@ -156,3 +157,33 @@ def test_workers_exit_when_their_node_is_killed(tmp_path: Path) -> None:
     finally:
         owner.kill()
         owner.wait()
+
+
+def test_a_chunk_cancelled_before_it_ran_is_verified_by_the_caller() -> None:
+    # A pool shut down with work still queued cancels it (cancel_futures).
+    forget_verified()
+    for fails in (False, True):
+        txs = signed(MIN_SENT)
+        if fails:
+            txs[5] = forged(txs[5])
+        items = [
+            unverified(tx.body.sender, TAG_TX, GEN.chain_id, tx.body_bytes, tx.sig)
+            for tx in txs
+        ]
+        cancelled: Future[list[int]] = Future()
+        cancelled.cancel()
+        checked: list[int] = []
+
+        def recheck(txs: list[SignedTx] = txs, checked: list[int] = checked) -> None:
+            checked.append(len(txs))
+            for tx in txs:
+                tx.verify_signature(GEN.chain_id)
+
+        pending = Pending([(cancelled, [i for i in items if i is not None])], recheck)
+        if fails:
+            with pytest.raises(SignatureError):
+                pending.result()
+        else:
+            pending.result()
+            assert all(known_good(tx) for tx in txs)
+        assert checked == [MIN_SENT]
