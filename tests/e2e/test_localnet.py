@@ -2,7 +2,8 @@
 
 The test plays what an operator would: start ``egov localnet``, submit one
 transaction per module with ``egov tx --wait``, stop a validator and see the
-other three go on, restart it with ``egov start`` and see it catch up, audit
+other three go on, restart it with ``egov start`` and see it catch up, kill
+another outright (SIGKILL) and see it come back without signing twice, audit
 the chain from a node and from an export, and stop everything with Ctrl-C.
 
 Every process is started in its own session so that nothing outlives the
@@ -116,6 +117,19 @@ class Net:
                 f"stdout: {done.stdout}\nstderr: {done.stderr}"
             )
         return done
+
+    def restart(self, i: int) -> None:
+        """``egov start`` for node ``i``, logging to ``restart.log``."""
+        with open(self.home(i) / "restart.log", "wb") as log:
+            self.started.append(
+                subprocess.Popen(
+                    [*egov(), "start", "--home", str(self.home(i))],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
 
     def tx(self, node: int, key: Path, module: str, action: str, *args: str) -> Any:
         """``egov tx ... --wait --json``; the committed answer, result ok."""
@@ -284,19 +298,26 @@ def test_n4_localnet_modules_restart_audit(net: Net, tmp_path: Path) -> None:
     base = net.height(1)
     wait_for("the chain to advance", lambda: net.height(1) >= base + 2, ADVANCE_S)
 
-    log = open(net.home(4) / "restart.log", "wb")  # noqa: SIM115
-    with log:
-        net.started.append(
-            subprocess.Popen(
-                [*egov(), "start", "--home", str(net.home(4))],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )
+    net.restart(4)
     target = net.height(1)
     wait_for("node4 to catch up", lambda: net.height(4) >= target, CATCH_UP_S)
+
+    # A validator killed outright, most likely in the middle of a height
+    # (empty blocks keep coming): no shutdown, its last writes cut short.
+    # It restarts from its store and consensus log, catches up, and signs
+    # nothing twice, which the others would have kept as evidence.
+    killed = net.pid(3)
+    os.kill(killed, signal.SIGKILL)
+    wait_for("node3 to die", lambda: not alive(killed), STOP_S)
+    base = net.height(1)
+    wait_for("the chain to go on", lambda: net.height(1) >= base + 2, ADVANCE_S)
+    net.restart(3)
+    target = net.height(1)
+    wait_for("node3 to catch up", lambda: net.height(3) >= target, CATCH_UP_S)
+    wait_for("node3 to vote again", lambda: net.height(1) >= target + 2, ADVANCE_S)
+    for i in nodes:
+        found = net.http.get(f"{net.api(i)}/v1/evidence").json()["evidence"]
+        assert found == [], f"node{i} holds evidence: {found}"
 
     audited = net.run("audit", "--node", net.api(2), "--json")
     report = json.loads(audited.stdout)
@@ -307,10 +328,12 @@ def test_n4_localnet_modules_restart_audit(net: Net, tmp_path: Path) -> None:
     assert from_file["ok"] is True, from_file
     assert from_file["blocks"] >= target
 
-    # Ctrl-C: the localnet stops its nodes; the restarted node4 is ours.
-    originals = [net.pid(i) for i in range(1, VALIDATORS)]
+    # Ctrl-C: the localnet stops its nodes; the restarted node4 and node3
+    # are ours.
+    originals = [net.pid(i) for i in (1, 2)]
     os.killpg(net.process.pid, signal.SIGINT)
     assert net.process.wait(STOP_S) == 0
-    net.started[0].send_signal(signal.SIGINT)
-    net.started[0].wait(STOP_S)
+    for proc in net.started:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(STOP_S) == 0
     wait_for("every node to exit", lambda: not any(map(alive, originals)), STOP_S)
