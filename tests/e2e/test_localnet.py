@@ -192,6 +192,21 @@ def net(tmp_path: Path) -> Iterator[Net]:
         log.close()
 
 
+def outage(net: Net, i: int, signum: int) -> int:
+    """Stop node ``i`` with ``signum``; see the chain go on without it, then
+    restart it with ``egov start`` and see it catch up. The height it
+    caught up to."""
+    pid = net.pid(i)
+    os.kill(pid, signum)
+    wait_for(f"node{i} to exit", lambda: not alive(pid), STOP_S)
+    base = net.height(1)
+    wait_for("the chain to advance", lambda: net.height(1) >= base + 2, ADVANCE_S)
+    net.restart(i)
+    target = net.height(1)
+    wait_for(f"node{i} to catch up", lambda: net.height(i) >= target, CATCH_UP_S)
+    return target
+
+
 def write_key(directory: Path, name: str, key: PrivateKey) -> Path:
     path = directory / f"{name}.key"
     save_key(path, key)
@@ -292,29 +307,15 @@ def test_n4_localnet_modules_restart_audit(net: Net, tmp_path: Path) -> None:
     assert answer["value"]["title"] == "Bring trolleybus 16 back to Podil"
 
     # A validator stops; three of four are more than two thirds of the power.
-    stopped = net.pid(4)
-    os.kill(stopped, signal.SIGTERM)
-    wait_for("node4 to exit", lambda: not alive(stopped), STOP_S)
-    base = net.height(1)
-    wait_for("the chain to advance", lambda: net.height(1) >= base + 2, ADVANCE_S)
-
-    net.restart(4)
-    target = net.height(1)
-    wait_for("node4 to catch up", lambda: net.height(4) >= target, CATCH_UP_S)
-
-    # A validator killed outright, most likely in the middle of a height
+    outage(net, 4, signal.SIGTERM)
+    # Another is killed outright, most likely in the middle of a height
     # (empty blocks keep coming): no shutdown, its last writes cut short.
-    # It restarts from its store and consensus log, catches up, and signs
-    # nothing twice, which the others would have kept as evidence.
-    killed = net.pid(3)
-    os.kill(killed, signal.SIGKILL)
-    wait_for("node3 to die", lambda: not alive(killed), STOP_S)
-    base = net.height(1)
-    wait_for("the chain to go on", lambda: net.height(1) >= base + 2, ADVANCE_S)
-    net.restart(3)
-    target = net.height(1)
-    wait_for("node3 to catch up", lambda: net.height(3) >= target, CATCH_UP_S)
-    wait_for("node3 to vote again", lambda: net.height(1) >= target + 2, ADVANCE_S)
+    # It restarts from its store and consensus log, and signs nothing twice,
+    # which the others would keep as evidence.
+    target = outage(net, 3, signal.SIGKILL)
+    wait_for(
+        "two blocks with node3 back", lambda: net.height(1) >= target + 2, ADVANCE_S
+    )
     for i in nodes:
         found = net.http.get(f"{net.api(i)}/v1/evidence").json()["evidence"]
         assert found == [], f"node{i} holds evidence: {found}"
